@@ -1,0 +1,84 @@
+# ringlb — the only entry point: build, test, demo, bench, clean.
+# Sources are picked up by directory, so adding a file to core/, vrrp/, cli/,
+# tests/unit/ or perf/ needs no edit here.
+
+CXX      ?= g++
+OPT      ?= -O2 -g
+CXXFLAGS := -std=c++20 $(OPT) -Wall -Wextra -Werror -pthread -I. \
+            -DSPDLOG_SHARED_LIB -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL \
+            -I/usr/include/libnl3 $(EXTRA_CXXFLAGS)
+DEPFLAGS := -MMD -MP
+LDLIBS   := -luring -lboost_program_options -lspdlog -lfmt -lnl-route-3 -lnl-3 -pthread
+
+BUILD    := build
+OBJ      := $(BUILD)/obj
+
+CORE_SRCS := $(filter-out core/main.cc,$(wildcard core/*.cc))
+VRRP_SRCS := $(wildcard vrrp/*.cc)
+LIB_SRCS  := $(CORE_SRCS) $(VRRP_SRCS)
+LIB_OBJS  := $(LIB_SRCS:%.cc=$(OBJ)/%.o)
+CLI_SRCS  := $(wildcard cli/*.cc)
+CLI_OBJS  := $(CLI_SRCS:%.cc=$(OBJ)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.cc)
+UNIT_OBJS := $(UNIT_SRCS:%.cc=$(OBJ)/%.o)
+PERF_SRCS := $(wildcard perf/*.cc)
+PERF_BINS := $(PERF_SRCS:perf/%.cc=$(BUILD)/perf/%)
+
+BINARIES := $(BUILD)/ringlbd $(if $(CLI_SRCS),$(BUILD)/ringlbctl)
+
+.PHONY: all test unit-test integration-test demo bench deps deps-bench clean
+.DEFAULT_GOAL := all
+
+all: $(BINARIES) $(BUILD)/unit_tests $(PERF_BINS)
+
+$(OBJ)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libringlb.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/ringlbd: $(OBJ)/core/main.o $(BUILD)/libringlb.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/ringlbctl: $(CLI_OBJS) $(BUILD)/libringlb.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libringlb.a
+	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest_main -lgtest $(LDLIBS)
+
+$(BUILD)/perf/%: perf/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) $< -o $@ -pthread
+
+# Installs what is missing (apt-get as root), builds, runs every test and ends
+# with one line "N passed, N failed, N skipped".
+test: deps
+	$(MAKE) all
+	tests/run
+
+unit-test: all
+	tests/run --only unit
+
+integration-test: all
+	tests/run --only integration
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh
+
+bench: deps deps-bench
+	$(MAKE) all
+	perf/bench.sh
+
+deps:
+	tests/install-deps.sh build test
+
+deps-bench:
+	tests/install-deps.sh bench
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

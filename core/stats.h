@@ -1,0 +1,52 @@
+// Per-listener statistics, one cache line per worker so the data path never
+// shares a written line; readers sum the workers' entries.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace ringlb {
+
+// Single writer (its worker), any number of readers: a relaxed load+store is
+// enough and avoids a locked instruction on the data path.
+inline void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct alignas(64) WorkerListenerStats {
+    std::atomic<uint64_t> connections_total{0};   // accepted
+    std::atomic<uint64_t> connections_refused{0}; // closed because no backend could take them
+    std::atomic<uint64_t> bytes_in{0};            // client → backend
+    std::atomic<uint64_t> bytes_out{0};           // backend → client
+    std::atomic<uint64_t> active{0};              // written as a gauge by its worker
+};
+
+struct ListenerTotals {
+    uint64_t connections_total = 0, connections_refused = 0, bytes_in = 0, bytes_out = 0, active = 0;
+};
+
+class ListenerStats {
+public:
+    explicit ListenerStats(int workers)
+        : workers_(workers), per_worker_(std::make_unique<WorkerListenerStats[]>(workers)) {}
+    WorkerListenerStats& worker(int index) { return per_worker_[index]; }
+    ListenerTotals totals() const {
+        ListenerTotals t;
+        for (int i = 0; i < workers_; ++i) {
+            const auto& w = per_worker_[i];
+            t.connections_total += w.connections_total.load(std::memory_order_relaxed);
+            t.connections_refused += w.connections_refused.load(std::memory_order_relaxed);
+            t.bytes_in += w.bytes_in.load(std::memory_order_relaxed);
+            t.bytes_out += w.bytes_out.load(std::memory_order_relaxed);
+            t.active += w.active.load(std::memory_order_relaxed);
+        }
+        return t;
+    }
+
+private:
+    int workers_;
+    std::unique_ptr<WorkerListenerStats[]> per_worker_;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,40 @@
+// RAII io_uring with feature probing. Setup flags that make a single-threaded
+// event loop cheaper are tried first and dropped one by one when the kernel
+// refuses them; operations the data path cannot work without are checked once
+// at start and reported by name.
+#pragma once
+
+#include <liburing.h>
+
+#include <string>
+
+namespace ringlb {
+
+class Ring {
+public:
+    Ring() = default;
+    Ring(const Ring&) = delete;
+    Ring& operator=(const Ring&) = delete;
+    ~Ring();
+
+    // Throws std::runtime_error naming the missing feature and the kernel needed.
+    void init(unsigned sq_entries, unsigned cq_entries);
+
+    // Never returns null: submits pending SQEs to make room when the SQ is full.
+    io_uring_sqe* get_sqe();
+    io_uring* raw() { return &ring_; }
+    unsigned setup_flags() const { return flags_; }
+    std::string describe_flags() const;
+
+private:
+    io_uring ring_{};
+    bool initialized_ = false;
+    unsigned flags_ = 0;
+};
+
+// Checks once per process that the running kernel has what the data path needs
+// (multishot accept and recv, provided buffer rings, cancel by fd). Returns an
+// empty string when it does, else a message naming what is missing.
+std::string probe_kernel_features();
+
+}  // namespace ringlb

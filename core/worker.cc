@@ -1,0 +1,519 @@
+// Worker event loop: accepting, choosing a backend and connecting, closing,
+// timeouts and stop. Byte forwarding lives in worker_forward.cc.
+#include "core/worker.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <future>
+#include <stdexcept>
+
+#include "core/log.h"
+
+namespace ringlb {
+
+namespace {
+
+constexpr unsigned kSqEntries = 2048;
+constexpr unsigned kCqEntries = 16384;
+constexpr int64_t kTickMs = 100;
+constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting this much later
+
+LogRateLimit fd_exhaustion_log;
+LogRateLimit no_backend_log;
+
+void set_nodelay(int fd) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+__kernel_timespec to_timespec(int64_t ms) {
+    __kernel_timespec ts{};
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+    return ts;
+}
+
+}  // namespace
+
+Worker::Worker(int index, const SnapshotHolder& snapshots, WorkerOptions options)
+    : index_(index),
+      snapshots_(snapshots),
+      options_(options),
+      pipes_(options.pipe_size, options.max_idle_pipes) {}
+
+Worker::~Worker() {
+    if (thread_.joinable()) {
+        request_stop(0);
+        thread_.join();
+    }
+}
+
+void Worker::start() {
+    // The ring is created on the worker thread itself: SINGLE_ISSUER and
+    // DEFER_TASKRUN tie it to its creator, and a registered ring fd is per thread.
+    std::promise<std::string> setup;
+    std::future<std::string> setup_done = setup.get_future();
+    thread_ = std::thread([this, &setup] {
+        try {
+            ring_.init(kSqEntries, kCqEntries);
+            buffers_.init(ring_.raw(), 0, options_.buffer_count, options_.buffer_size);
+            wake_fd_.reset(eventfd(0, EFD_CLOEXEC));
+            if (!wake_fd_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+        } catch (const std::exception& error) {
+            setup.set_value(error.what());
+            return;
+        }
+        setup.set_value("");
+        run();
+    });
+    std::string error = setup_done.get();
+    if (!error.empty()) {
+        thread_.join();
+        throw std::runtime_error("worker " + std::to_string(index_) + ": " + error);
+    }
+    if (index_ == 0) spdlog::info("io_uring setup flags: {}", ring_.describe_flags());
+}
+
+void Worker::wake() {
+    uint64_t one = 1;
+    ssize_t ignored = ::write(wake_fd_.get(), &one, sizeof(one));
+    (void)ignored;
+}
+
+void Worker::request_reload() {
+    reload_requested_.store(true);
+    wake();
+}
+
+void Worker::request_stop(int64_t grace_ms) {
+    grace_ms_.store(grace_ms);
+    stop_requested_.store(true);
+    wake();
+}
+
+void Worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, int dir) {
+    io_uring_sqe* sqe = ring_.get_sqe();
+    OpTag tag{op, uint8_t(dir), 0, slot};
+    if (op != Op::kAccept && op != Op::kAcceptResume && op != Op::kTick && op != Op::kWake &&
+        op != Op::kIgnored) {
+        Connection& conn = conns_.at(slot);
+        tag.generation = conn.generation;
+        ++conn.in_flight;
+    }
+    io_uring_sqe_set_data64(sqe, tag.pack());
+    return sqe;
+}
+
+void Worker::run() {
+    pthread_setname_np(pthread_self(), ("ringlb-w" + std::to_string(index_)).c_str());
+    now_ms_ = monotonic_ms();
+    tick_interval_ = to_timespec(kTickMs);
+    arm_wake_read();
+    arm_tick();
+    apply_snapshot(snapshots_.load());
+
+    while (!finished()) {
+        int rc = io_uring_submit_and_wait(ring_.raw(), 1);
+        // The cancels for these fds are submitted now; closing them lets the
+        // sockets go once io_uring drops its references.
+        for (int fd : close_after_submit_) ::close(fd);
+        close_after_submit_.clear();
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
+            // Not a condition the loop can recover from: spinning on it would hide it.
+            spdlog::critical("worker {}: io_uring_submit_and_wait: {}; exiting", index_, std::strerror(-rc));
+            std::_Exit(70);
+        }
+        now_ms_ = monotonic_ms();
+        unsigned head, seen = 0;
+        io_uring_cqe* cqe;
+        io_uring_for_each_cqe(ring_.raw(), head, cqe) {
+            handle_cqe(cqe);
+            ++seen;
+        }
+        io_uring_cq_advance(ring_.raw(), seen);
+        buffers_.commit();
+        if (!starved_.empty()) drain_starved();
+        heartbeat_.fetch_add(1, std::memory_order_relaxed);
+        live_.store(conns_.live(), std::memory_order_relaxed);
+    }
+    io_uring_submit(ring_.raw());
+    for (int fd : close_after_submit_) ::close(fd);
+    close_after_submit_.clear();
+    live_.store(0);
+}
+
+bool Worker::finished() const {
+    if (!stopping_ || conns_.live() != 0) return false;
+    for (const auto& l : listeners_)
+        if (l->accept_armed) return false;
+    return true;
+}
+
+void Worker::handle_cqe(const io_uring_cqe* cqe) {
+    OpTag tag = OpTag::unpack(cqe->user_data);
+    switch (tag.op) {
+        case Op::kAccept: return handle_accept(tag.slot, cqe->res, cqe->flags);
+        case Op::kAcceptResume: return handle_accept_resume(tag.slot);
+        case Op::kTick: return on_tick();
+        case Op::kWake: return on_wake();
+        case Op::kIgnored:
+        case Op::kNone: return;
+        default: break;
+    }
+    Connection& conn = conns_.at(tag.slot);
+    if (conn.state == ConnState::kFree || (conn.generation & OpTag::kGenerationMask) != tag.generation) {
+        // Cannot happen while in_flight accounting holds; keep buffers from leaking if it does.
+        if (cqe->flags & IORING_CQE_F_BUFFER) {
+            buffers_.on_taken();
+            buffers_.recycle(uint16_t(cqe->flags >> IORING_CQE_BUFFER_SHIFT));
+        }
+        spdlog::warn("worker {}: dropped a stale completion (op {})", index_, int(tag.op));
+        return;
+    }
+    switch (tag.op) {
+        case Op::kConnect: return handle_connect(tag.slot, cqe->res);
+        case Op::kConnectTimeout:
+        case Op::kCancel:
+            --conn.in_flight;
+            return maybe_free(tag.slot);
+        case Op::kRecv: return handle_recv(tag.slot, tag.dir, cqe->res, cqe->flags);
+        case Op::kSend: return handle_send(tag.slot, tag.dir, cqe->res);
+        case Op::kPollIn: return handle_poll(tag.slot, tag.dir, false, cqe->res);
+        case Op::kPollOut: return handle_poll(tag.slot, tag.dir, true, cqe->res);
+        default: return;
+    }
+}
+
+void Worker::arm_wake_read() {
+    io_uring_sqe* sqe = sqe_for(0, Op::kWake);
+    io_uring_prep_read(sqe, wake_fd_.get(), &wake_value_, sizeof(wake_value_), 0);
+}
+
+void Worker::arm_tick() {
+    io_uring_sqe* sqe = sqe_for(0, Op::kTick);
+    io_uring_prep_timeout(sqe, &tick_interval_, 0, 0);
+}
+
+void Worker::on_wake() {
+    if (stop_requested_.exchange(false) && !stopping_) begin_stop();
+    if (reload_requested_.exchange(false) && !stopping_) apply_snapshot(snapshots_.load());
+    arm_wake_read();
+}
+
+void Worker::on_tick() {
+    heartbeat_.fetch_add(1, std::memory_order_relaxed);
+    expired_.clear();
+    timeouts_.collect_expired(now_ms_, expired_);
+    for (uint32_t slot : expired_) {
+        Connection& conn = conns_.at(slot);
+        if (conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) continue;
+        bool half_closed = conn.dirs[0].done || conn.dirs[1].done;
+        close_connection(slot, half_closed ? CloseReason::kHalfCloseTimeout : CloseReason::kIdleTimeout, false);
+    }
+    if (stopping_ && !deadline_passed_ && now_ms_ >= stop_deadline_ms_) {
+        deadline_passed_ = true;
+        uint32_t forced = 0;
+        for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
+            Connection& conn = conns_.at(slot);
+            if (conn.state == ConnState::kConnecting || conn.state == ConnState::kForwarding) {
+                close_connection(slot, CloseReason::kShutdown, false);
+                ++forced;
+            }
+        }
+        if (forced) spdlog::info("worker {}: shutdown grace over, closed {} connections", index_, forced);
+    }
+    if (!finished()) arm_tick();
+}
+
+// ---------------------------------------------------------------- listeners
+
+void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) {
+    if (!snapshot) return;
+    snapshot_ = snapshot;
+    std::vector<bool> kept(listeners_.size(), false);
+    for (const ListenerEntry& entry : snapshot->listeners) {
+        bool found = false;
+        for (uint32_t i = 0; i < listeners_.size(); ++i) {
+            WorkerListener& wl = *listeners_[i];
+            if (!wl.removed && wl.sockets == entry.sockets) {
+                // Same sockets: keep accepting, new connections follow the new config.
+                wl.runtime = entry.runtime;
+                wl.connect_timeout = to_timespec(entry.runtime->config.connect_timeout.count());
+                wl.scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size());
+                kept[i] = true;
+                found = true;
+                break;
+            }
+        }
+        if (found) continue;
+        auto wl = std::make_unique<WorkerListener>();
+        wl->runtime = entry.runtime;
+        wl->sockets = entry.sockets;
+        wl->fd = entry.sockets->per_worker.at(index_).get();
+        wl->connect_timeout = to_timespec(entry.runtime->config.connect_timeout.count());
+        wl->scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size());
+        listeners_.push_back(std::move(wl));
+        kept.push_back(true);
+        arm_accept(uint32_t(listeners_.size() - 1));
+    }
+    for (uint32_t i = 0; i < kept.size(); ++i) {
+        WorkerListener& wl = *listeners_[i];
+        if (kept[i] || wl.removed) continue;
+        wl.removed = true;
+        if (wl.accept_armed) {
+            io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
+            io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, i}.pack(), 0);
+        } else {
+            wl.sockets.reset();
+        }
+    }
+}
+
+void Worker::begin_stop() {
+    stopping_ = true;
+    stop_deadline_ms_ = now_ms_ + grace_ms_.load();
+    for (uint32_t i = 0; i < listeners_.size(); ++i) {
+        WorkerListener& wl = *listeners_[i];
+        wl.removed = true;
+        if (wl.accept_armed) {
+            io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
+            io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, i}.pack(), 0);
+        } else {
+            wl.sockets.reset();
+        }
+    }
+    snapshot_.reset();
+    if (conns_.live()) spdlog::info("worker {}: stopping, {} connections may finish within {} ms", index_,
+                                    conns_.live(), grace_ms_.load());
+}
+
+void Worker::arm_accept(uint32_t listener_slot) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAccept);
+    io_uring_prep_multishot_accept(sqe, wl.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    wl.accept_armed = true;
+}
+
+void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    if (!(flags & IORING_CQE_F_MORE)) wl.accept_armed = false;
+    if (res >= 0) {
+        if (wl.removed) ::close(res);
+        else on_new_client(listener_slot, res);
+    } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+        uint64_t suppressed = 0;
+        if (fd_exhaustion_log.allow(now_ms_, &suppressed))
+            spdlog::warn("listener {}: accept: {}: pausing accepts for {} ms ({} more since last line)",
+                         wl.runtime->config.name, std::strerror(-res), kAcceptPauseMs, suppressed);
+        if (!wl.accept_armed && !wl.removed && !wl.paused) {
+            wl.paused = true;
+            wl.resume_after = to_timespec(kAcceptPauseMs);
+            io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAcceptResume);
+            io_uring_prep_timeout(sqe, &wl.resume_after, 0, 0);
+        }
+        return;
+    } else if (res != -ECANCELED) {
+        spdlog::debug("listener {}: accept: {}", wl.runtime->config.name, std::strerror(-res));
+    }
+    if (!wl.accept_armed) {
+        if (wl.removed) wl.sockets.reset();
+        else if (!wl.paused) arm_accept(listener_slot);
+    }
+}
+
+void Worker::handle_accept_resume(uint32_t listener_slot) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    wl.paused = false;
+    if (wl.removed) {
+        wl.sockets.reset();
+        return;
+    }
+    if (!wl.accept_armed) arm_accept(listener_slot);
+}
+
+void Worker::on_new_client(uint32_t listener_slot, int fd) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    uint32_t slot = conns_.allocate();
+    Connection& conn = conns_.at(slot);
+    conn.state = ConnState::kConnecting;
+    conn.client_fd = fd;
+    conn.listener = wl.runtime;
+    conn.listener_slot = listener_slot;
+    conn.accepted_ms = now_ms_;
+    set_nodelay(fd);
+    auto& stats = wl.runtime->stats->worker(index_);
+    bump(stats.connections_total);
+    bump(stats.active);
+    timeouts_.arm(slot, conn.listener->config.idle_timeout.count(), now_ms_);
+    connect_next(slot);
+}
+
+// ------------------------------------------------------------ backend choice
+
+bool Worker::pick_backend(Connection& conn, uint32_t* index) {
+    const auto& backends = conn.listener->backends;
+    auto tried = [&](uint32_t i) { return i < 64 && (conn.tried_mask >> i) & 1; };
+    // Primaries first, then backups; untried before tried (a retry prefers
+    // another backend, but retries the same one when it is the only one up).
+    for (bool backup : {false, true}) {
+        for (bool allow_tried : {false, true}) {
+            candidates_.clear();
+            for (uint32_t i = 0; i < backends.size(); ++i) {
+                const BackendRef& b = backends[i];
+                if (b.config.backup != backup || !b.state->healthy.load(std::memory_order_relaxed)) continue;
+                if (tried(i) != allow_tried) continue;
+                candidates_.push_back({i, b.config.weight, b.state->active.load(std::memory_order_relaxed)});
+            }
+            if (candidates_.empty()) continue;
+            WorkerListener& wl = *listeners_[conn.listener_slot];
+            Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
+            size_t chosen = scheduler ? scheduler->pick(candidates_, 0) : 0;
+            *index = candidates_[chosen].index;
+            return true;
+        }
+    }
+    return false;
+}
+
+void Worker::connect_next(uint32_t slot) {
+    Connection& conn = conns_.at(slot);
+    const ListenerConfig& config = conn.listener->config;
+    uint32_t index = 0;
+    if (conn.attempts > config.retries || !pick_backend(conn, &index)) {
+        bool none = conn.attempts == 0;
+        if (none) {
+            uint64_t suppressed = 0;
+            if (no_backend_log.allow(now_ms_, &suppressed))
+                spdlog::warn("listener {}: no backend available, closing client ({} more since last line)",
+                             config.name, suppressed);
+            bump(conn.listener->stats->worker(index_).connections_refused);
+        }
+        close_connection(slot, none ? CloseReason::kNoBackend : CloseReason::kConnectFailed, false);
+        return;
+    }
+    const BackendRef& backend = conn.listener->backends[index];
+    int fd = ::socket(backend.config.address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        uint64_t suppressed = 0;
+        if (fd_exhaustion_log.allow(now_ms_, &suppressed))
+            spdlog::warn("listener {}: socket for backend: {} ({} more since last line)", config.name,
+                         std::strerror(errno), suppressed);
+        close_connection(slot, CloseReason::kError, false);
+        return;
+    }
+    set_nodelay(fd);
+    conn.backend_fd = fd;
+    conn.backend_index = index;
+    conn.backend = backend.state;
+    conn.backend->active.fetch_add(1, std::memory_order_relaxed);
+    if (index < 64) conn.tried_mask |= uint64_t(1) << index;
+    ++conn.attempts;
+
+    io_uring_sqe* sqe = sqe_for(slot, Op::kConnect);
+    io_uring_prep_connect(sqe, fd, backend.config.address.sockaddr_ptr(), backend.config.address.sockaddr_len());
+    sqe->flags |= IOSQE_IO_LINK;
+    // The timespec is read when the SQE is submitted: it lives in the worker listener.
+    WorkerListener& wl = *listeners_[conn.listener_slot];
+    sqe = sqe_for(slot, Op::kConnectTimeout);
+    io_uring_prep_link_timeout(sqe, &wl.connect_timeout, 0);
+}
+
+void Worker::log_connect_error(const Connection& conn, int res) {
+    uint64_t suppressed = 0;
+    if (!conn.backend->error_log.allow(now_ms_, &suppressed)) return;
+    const char* what = res == -ECANCELED ? "timeout" : std::strerror(-res);
+    spdlog::warn("listener {} backend {}: connect failed: {} ({} more since last line)",
+                 conn.listener->config.name, conn.backend->address.to_string(), what, suppressed);
+}
+
+void Worker::handle_connect(uint32_t slot, int res) {
+    Connection& conn = conns_.at(slot);
+    --conn.in_flight;
+    if (conn.state != ConnState::kConnecting) return maybe_free(slot);
+    if (res == 0) {
+        conn.state = ConnState::kForwarding;
+        conn.backend->connections_total.fetch_add(1, std::memory_order_relaxed);
+        start_forwarding(slot);
+        return;
+    }
+    conn.backend->connect_errors.fetch_add(1, std::memory_order_relaxed);
+    log_connect_error(conn, res);
+    // Only the linked timeout may still be in flight, and it is not tied to the fd.
+    ::close(conn.backend_fd);
+    conn.backend_fd = -1;
+    conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
+    conn.backend.reset();
+    connect_next(slot);
+}
+
+// ------------------------------------------------------------------ closing
+
+void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
+    Connection& conn = conns_.at(slot);
+    if (conn.state == ConnState::kClosing || conn.state == ConnState::kFree) return;
+    conn.state = ConnState::kClosing;
+    conn.reason = reason;
+    timeouts_.disarm(slot);
+    for (int fd : {conn.client_fd, conn.backend_fd}) {
+        if (fd < 0) continue;
+        if (reset) {
+            linger hard{1, 0};  // close with RST: propagate the reset we saw
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+        }
+        if (conn.in_flight > 0) {
+            io_uring_sqe* sqe = sqe_for(slot, Op::kCancel);
+            io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+            close_after_submit_.push_back(fd);
+        } else {
+            ::close(fd);
+        }
+    }
+    conn.client_fd = conn.backend_fd = -1;
+    for (Direction& dir : conn.dirs) {
+        for (uint32_t i = dir.queue_head; i < dir.queue.size(); ++i) buffers_.recycle(dir.queue[i].buffer_id);
+        dir.clear_queue();
+        pipes_.release(std::move(dir.pipe), dir.pipe_bytes == 0);
+        dir.pipe_bytes = 0;
+    }
+    if (conn.backend) {
+        conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
+        conn.backend.reset();
+    }
+    auto& stats = conn.listener->stats->worker(index_);
+    stats.active.store(stats.active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    maybe_free(slot);
+}
+
+void Worker::maybe_free(uint32_t slot) {
+    Connection& conn = conns_.at(slot);
+    if (conn.state == ConnState::kClosing && conn.in_flight == 0) conns_.release(slot);
+}
+
+void Worker::drain_starved() {
+    // Buffers came back: give the directions that ran dry their recv back.
+    size_t kept = 0;
+    for (size_t i = 0; i < starved_.size(); ++i) {
+        Starved s = starved_[i];
+        if (buffers_.available() < 8) {
+            starved_[kept++] = s;
+            continue;
+        }
+        Connection& conn = conns_.at(s.slot);
+        if (conn.generation != s.generation || conn.state != ConnState::kForwarding) continue;
+        conn.dirs[s.dir].recv_starved = false;
+        maybe_resume_recv(s.slot, s.dir);
+    }
+    starved_.resize(kept);
+}
+
+}  // namespace ringlb

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a target needs, only those missing.
+# Usage: tests/install-deps.sh build|test|bench ...
+set -euo pipefail
+
+declare -A groups=(
+  [build]="g++ make pkg-config liburing-dev libboost-program-options-dev libspdlog-dev libfmt-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libsystemd-dev libgtest-dev"
+  [test]="python3 python3-pytest iproute2 iptables procps"
+  [bench]="haproxy nginx-light libnginx-mod-stream valgrind util-linux"
+)
+
+wanted=()
+for group in "$@"; do
+  [[ -n "${groups[$group]:-}" ]] || { echo "install-deps: unknown group '$group'" >&2; exit 2; }
+  for pkg in ${groups[$group]}; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [[ "$status" == "install ok installed" ]] || wanted+=("$pkg")
+  done
+done
+
+[[ ${#wanted[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${wanted[*]}" >&2
+  echo "install-deps: run as root, or: sudo apt-get install -y ${wanted[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${wanted[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
