@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/inet_addr.h"
+#include "vrrp/vrrp_types.h"
 
 namespace ringlb {
 
@@ -85,6 +86,10 @@ struct Config {
     std::string source_file;                     // the file it was loaded from, if any
     GlobalConfig global;
     std::vector<ListenerConfig> listeners;       // in file order; names unique
+    // [vrrp.NAME] sections in file order; names unique, and no two share an
+    // (interface, vrid) pair or a VIP. primary_address is 0 unless source_address
+    // was given: the VRRP runner reads it from the interface.
+    std::vector<VrrpInstanceConfig> vrrp;
 
     const ListenerConfig* find_listener(const std::string& name) const {
         for (const auto& listener : listeners)

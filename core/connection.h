@@ -70,6 +70,7 @@ struct Connection {
     uint32_t listener_slot = 0;   // index into the worker's listeners
     uint32_t backend_index = 0;   // into listener->backends
     uint64_t tried_mask = 0;      // backends already tried (first 64)
+    uint64_t source_hash = 0;     // source-hash scheduler: hash of the client address
     int64_t accepted_ms = 0;
     std::shared_ptr<const ListenerRuntime> listener;
     std::shared_ptr<BackendState> backend;

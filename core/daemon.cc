@@ -8,6 +8,7 @@
 #include "core/config_parse.h"
 #include "core/listener_socket.h"
 #include "core/log.h"
+#include "core/sched_source_hash.h"
 #include "core/version.h"
 
 namespace ringlb {
@@ -68,6 +69,7 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
             if (!state) state = std::make_shared<BackendState>(bc.address);
             runtime->backends.push_back({bc, state});
         }
+        if (lc.scheduler == SchedulerKind::kSourceHash) runtime->maglev = build_listener_maglev(lc);
         snapshot->listeners.push_back({runtime, sockets});
     }
     return snapshot;

@@ -2,16 +2,20 @@
 
 #include "core/sched_leastconn.h"
 #include "core/sched_roundrobin.h"
+#include "core/sched_source_hash.h"
 
 namespace ringlb {
 
-std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count) {
+std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count,
+                                          std::shared_ptr<const MaglevTables> maglev) {
     switch (kind) {
         case SchedulerKind::kRoundRobin:
             return std::make_unique<RoundRobinScheduler>(backend_count);
+        case SchedulerKind::kSourceHash:
+            if (maglev) return std::make_unique<SourceHashScheduler>(std::move(maglev), backend_count);
+            break;
         case SchedulerKind::kLeastConn:
-        case SchedulerKind::kSourceHash:  // source-hash falls back to leastconn until Maglev lands
-            return std::make_unique<LeastConnScheduler>();
+            break;
     }
     return std::make_unique<LeastConnScheduler>();
 }

@@ -18,6 +18,7 @@ struct Candidate {
     uint32_t index = 0;
     uint32_t weight = 1;     // effective weight, >= 1
     int64_t active = 0;      // live connections across all workers
+    bool backup = false;     // candidates are all primaries or all backups
 };
 
 class Scheduler {
@@ -28,7 +29,11 @@ public:
     virtual size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) = 0;
 };
 
+struct MaglevTables;
+
 // backend_count: size of the listener's backend list the candidates index into.
-std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count);
+// maglev: the listener's tables, required for source-hash.
+std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count,
+                                          std::shared_ptr<const MaglevTables> maglev);
 
 }  // namespace ringlb

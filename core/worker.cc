@@ -14,6 +14,8 @@
 #include <stdexcept>
 
 #include "core/log.h"
+#include "core/maglev.h"
+#include "core/proxy_header.h"
 
 namespace ringlb {
 
@@ -249,7 +251,8 @@ void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapsh
                 // Same sockets: keep accepting, new connections follow the new config.
                 wl.runtime = entry.runtime;
                 wl.connect_timeout = to_timespec(entry.runtime->config.connect_timeout.count());
-                wl.scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size());
+                wl.scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size(),
+                                      entry.runtime->maglev);
                 kept[i] = true;
                 found = true;
                 break;
@@ -261,7 +264,8 @@ void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapsh
         wl->sockets = entry.sockets;
         wl->fd = entry.sockets->per_worker.at(index_).get();
         wl->connect_timeout = to_timespec(entry.runtime->config.connect_timeout.count());
-        wl->scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size());
+        wl->scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size(),
+                                      entry.runtime->maglev);
         listeners_.push_back(std::move(wl));
         kept.push_back(true);
         arm_accept(uint32_t(listeners_.size() - 1));
@@ -351,6 +355,12 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
     conn.listener_slot = listener_slot;
     conn.accepted_ms = now_ms_;
     set_nodelay(fd);
+    if (wl.runtime->config.scheduler == SchedulerKind::kSourceHash) {
+        sockaddr_storage peer{};
+        socklen_t len = sizeof(peer);
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
+            conn.source_hash = hash_source_address(InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), len));
+    }
     auto& stats = wl.runtime->stats->worker(index_);
     bump(stats.connections_total);
     bump(stats.active);
@@ -372,12 +382,13 @@ bool Worker::pick_backend(Connection& conn, uint32_t* index) {
                 const BackendRef& b = backends[i];
                 if (b.config.backup != backup || !b.state->healthy.load(std::memory_order_relaxed)) continue;
                 if (tried(i) != allow_tried) continue;
-                candidates_.push_back({i, b.config.weight, b.state->active.load(std::memory_order_relaxed)});
+                candidates_.push_back(
+                    {i, b.config.weight, b.state->active.load(std::memory_order_relaxed), backup});
             }
             if (candidates_.empty()) continue;
             WorkerListener& wl = *listeners_[conn.listener_slot];
             Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
-            size_t chosen = scheduler ? scheduler->pick(candidates_, 0) : 0;
+            size_t chosen = scheduler ? scheduler->pick(candidates_, conn.source_hash) : 0;
             *index = candidates_[chosen].index;
             return true;
         }
@@ -428,6 +439,21 @@ void Worker::connect_next(uint32_t slot) {
     io_uring_prep_link_timeout(sqe, &wl.connect_timeout, 0);
 }
 
+bool Worker::send_proxy_header(const Connection& conn) {
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_len = sizeof(peer), local_len = sizeof(local);
+    if (getpeername(conn.client_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+        getsockname(conn.client_fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+        return false;
+    InetAddr client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
+    InetAddr vip = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
+    std::string header = conn.listener->config.proxy_protocol == ProxyProtocol::kV1 ? build_proxy_v1(client, vip)
+                                                                                     : build_proxy_v2(client, vip);
+    // A fresh connection's send buffer is empty: the header (at most 232 bytes) goes in one call.
+    ssize_t sent = ::send(conn.backend_fd, header.data(), header.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return sent == ssize_t(header.size());
+}
+
 void Worker::log_connect_error(const Connection& conn, int res) {
     uint64_t suppressed = 0;
     if (!conn.backend->error_log.allow(now_ms_, &suppressed)) return;
@@ -443,6 +469,8 @@ void Worker::handle_connect(uint32_t slot, int res) {
     if (res == 0) {
         conn.state = ConnState::kForwarding;
         conn.backend->connections_total.fetch_add(1, std::memory_order_relaxed);
+        if (conn.listener->config.proxy_protocol != ProxyProtocol::kOff && !send_proxy_header(conn))
+            return close_connection(slot, CloseReason::kError, true);
         start_forwarding(slot);
         return;
     }

@@ -103,6 +103,7 @@ private:
     bool pick_backend(Connection& conn, uint32_t* index);
     void handle_connect(uint32_t slot, int res);
     void log_connect_error(const Connection& conn, int res);
+    bool send_proxy_header(const Connection& conn);
 
     // closing (worker.cc)
     void close_connection(uint32_t slot, CloseReason reason, bool reset);

@@ -317,7 +317,8 @@ measure() {  # measure ROUND TARGET WORKLOAD
     bulk-up) args=(bulk --direction up --concurrency "$BULK_STREAMS" --duration "$DURATION") ;;
     bulk-down) args=(bulk --direction down --concurrency "$BULK_STREAMS" --duration "$DURATION") ;;
     idle) rm -f "$ready"
-          args=(idle --conns "$IDLE_N" --hold "$HOLD" --sources 16 --ready-file "$ready") ;;
+          args=(idle --conns "$IDLE_N" --hold "$HOLD" --sources 16 --setup-timeout 20
+                --ready-file "$ready") ;;
   esac
 
   local t0=0 t1=0 b0 b1 busy0 busy1 rss0=0 rss1=0 mem0 mem1=0 slab0 slab1=0 lg_pid status=ok i
@@ -357,8 +358,16 @@ measure() {  # measure ROUND TARGET WORKLOAD
   lg=$(tail -n 1 "$lg_out")
   [[ "$lg" == \{* ]] || { lg="{}"; status=failed; }
   [[ $lg_status -ne 0 && "$status" == ok ]] && status=errors
+  # A proxy that forwards nothing at all is not measured further: every later workload
+  # would only wait for its timeouts.
+  if [[ "$target" != direct && "$lg" == *'"ops":0,'* && "$lg" == *'"bytes":0,'* ]]; then
+    status=failed
+    BROKEN[$target]="forwarded nothing in $workload"
+  fi
   secs() { awk -v a="$1" -v b="$2" -v hz="$HZ" 'BEGIN {printf "%.3f", (b - a) / hz}'; }
-  record "{$head,\"status\":\"$status\",\"proxy\":$([[ "$target" == direct ]] && echo false || echo true),\
+  local reason=""
+  [[ "$status" == failed || "$status" == crashed ]] && reason=",\"reason\":\"${BROKEN[$target]:-no loadgen result}\""
+  record "{$head,\"status\":\"$status\"$reason,\"proxy\":$([[ "$target" == direct ]] && echo false || echo true),\
 \"cpu_s\":$(secs "$t0" "$t1"),\"backend_cpu_s\":$(secs "$b0" "$b1"),\"busy_cpu_s\":$(secs "$busy0" "$busy1"),\
 \"rss_kb_before\":$rss0,\"rss_kb_ready\":$rss1,\"memavail_kb_before\":$mem0,\"memavail_kb_ready\":$mem1,\
 \"slab_kb_before\":$slab0,\"slab_kb_ready\":$slab1,\"loadgen\":$lg}"

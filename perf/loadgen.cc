@@ -359,6 +359,17 @@ private:
             }
         }
         res_.elapsed = static_cast<double>(now_ns() - start_ns) / 1e9;
+        // An operation still waiting at the end after a second (or --timeout, if shorter)
+        // is stalled, not merely in flight: count it, or a target that accepts and never
+        // answers would show zero operations and zero errors.
+        const uint64_t stalled_ns = std::min<uint64_t>(timeout_ns, 1'000'000'000);
+        now = now_ns();
+        for (auto& s : slots_) {
+            if (s.fd >= 0 && o_.mode != Mode::kBulk && now > s.op_start &&
+                now - s.op_start > stalled_ns) {
+                fail(s, ETIMEDOUT);
+            }
+        }
     }
 
     void on_event(Slot& s, uint32_t ev) {
@@ -523,10 +534,11 @@ private:
                 }
             }
         }
-        // Whatever is still in flight at the deadline has timed out.
+        // Whatever is still in flight at the deadline has timed out, and so has whatever
+        // never got its turn.
         for (auto& s : slots_) {
             if (s.state == State::kConnecting || s.state == State::kSending ||
-                s.state == State::kReceiving) {
+                s.state == State::kReceiving || (connect_first && s.state == State::kClosed)) {
                 ++res_.errors.timeout;
                 ++*errors;
                 close_slot(s);
@@ -600,6 +612,7 @@ private:
         "  --conns N            idle: connections to hold (default 1000)\n"
         "  --hold T             idle: seconds to hold them (default 5)\n"
         "  --parallel P         idle: connection attempts in flight (default 128)\n"
+        "  --setup-timeout T    idle: seconds to establish them (default 60)\n"
         "  --sources M          bind to M source addresses from --source-base (idle default 16)\n"
         "  --source-base A      first source address (default 127.1.0.1)\n"
         "  --ready-file PATH    idle: written when every connection is established\n"

@@ -82,6 +82,11 @@ struct VrrpInstanceConfig {
     // This host's primary address on `interface`: the source of its adverts and the
     // tie-breaker between equal priorities (RFC 5798 §6.4.3).
     Ipv4 primary_address = 0;
+    // Line of the [vrrp.NAME] header, for messages about this instance; 0 when the
+    // instance was not read from a file.
+    int line = 0;
+
+    friend bool operator==(const VrrpInstanceConfig&, const VrrpInstanceConfig&) = default;
 };
 
 // One received advertisement, as decoded from the wire (vrrp_packet.h).

@@ -1,0 +1,34 @@
+"""A demo backend: answers every connection with its own name, then echoes.
+
+Usage: named_backend.py NAME PORT MAX_SECONDS  (exits by itself after MAX_SECONDS)
+"""
+import socket
+import sys
+import threading
+import time
+
+name, port, max_seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+server.bind(("127.0.0.1", port))
+server.listen(256)
+server.settimeout(0.2)
+
+
+def serve(conn):
+    with conn:
+        conn.sendall(name.encode() + b"\n")
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            conn.sendall(data)
+
+
+deadline = time.monotonic() + max_seconds
+while time.monotonic() < deadline:
+    try:
+        conn, _ = server.accept()
+    except socket.timeout:
+        continue
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
