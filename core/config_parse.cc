@@ -6,8 +6,6 @@
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -372,193 +370,7 @@ void parse_listener_sections(std::span<const ConfigSection> sections, Config& co
 }
 
 // ---------------------------------------------------------------------------
-// [vrrp.NAME] (DESIGN §9). Host facts (does the interface exist, is the notify
-// script executable) are checked by vrrp/vrrp_check.h, not here: parsing is pure.
-
-// The VRRP wire carries the interval in 12 bits of centiseconds (RFC 5798 §5.2.7).
-constexpr Millis kMinAdvertInterval{10};
-constexpr Millis kMaxAdvertInterval{40950};
-constexpr Millis kMaxPreemptDelay{3600 * 1000};
-constexpr int kMaxTrackWeight = 254;
-constexpr int kMaxGarpRepeat = 100;
-constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ − 1
-constexpr size_t kMaxVips = 255;          // the advert's address count is 8 bits
-
-std::optional<Ipv4> parse_ipv4(std::string_view text) {
-    // inet_pton takes only the four-part dotted decimal form, which is what we want.
-    in_addr address{};
-    if (text.empty() || text.size() > 15 || inet_pton(AF_INET, std::string(text).c_str(), &address) != 1)
-        return std::nullopt;
-    return ntohl(address.s_addr);
-}
-
-bool is_multicast_or_reserved(Ipv4 address) {
-    const uint8_t first = uint8_t(address >> 24);
-    return address == 0 || first == 0 || first == 127 || first >= 224;
-}
-
-std::string format_prefix(const Ipv4Prefix& prefix) {
-    return format_ipv4(prefix.address) + "/" + std::to_string(prefix.prefix_len);
-}
-
-KeyError set_bool(bool& out, const ConfigEntry& entry) {
-    if (entry.value == "true") out = true;
-    else if (entry.value == "false") out = false;
-    else return "bad " + entry.key + " '" + entry.value + "' (expected true or false)";
-    return std::nullopt;
-}
-
-// "A.B.C.D/LEN", or "A.B.C.D" for /32.
-KeyError add_vip(VrrpInstanceConfig& vrrp, const ConfigEntry& entry) {
-    const std::string usage = " (expected A.B.C.D/LEN, LEN 1..32)";
-    const size_t slash = std::string_view(entry.value).find('/');
-    auto address = parse_ipv4(std::string_view(entry.value).substr(0, slash));
-    Ipv4Prefix vip;
-    if (!address) return "bad vip '" + entry.value + "'" + usage;
-    vip.address = *address;
-    if (slash != std::string::npos) {
-        auto length = parse_config_uint(std::string_view(entry.value).substr(slash + 1));
-        if (!length || *length < 1 || *length > 32) return "bad vip '" + entry.value + "'" + usage;
-        vip.prefix_len = uint8_t(*length);
-    }
-    if (is_multicast_or_reserved(vip.address))
-        return "vip " + format_ipv4(vip.address) + " is not a unicast host address";
-    for (const Ipv4Prefix& other : vrrp.vips)
-        if (other.address == vip.address) return "vip " + format_ipv4(vip.address) + " given twice";
-    if (vrrp.vips.size() == kMaxVips)
-        return "more than " + std::to_string(kMaxVips) + " vips (an advertisement carries at most that many)";
-    vrrp.vips.push_back(vip);
-    return std::nullopt;
-}
-
-KeyError set_ipv4_host(Ipv4& out, const ConfigEntry& entry) {
-    auto address = parse_ipv4(entry.value);
-    if (!address) return "bad " + entry.key + " '" + entry.value + "' (expected an IPv4 address A.B.C.D)";
-    if (is_multicast_or_reserved(*address))
-        return entry.key + " " + entry.value + " is not a unicast host address";
-    out = *address;
-    return std::nullopt;
-}
-
-const ConfigKeyRule<VrrpInstanceConfig> kVrrpKeys[] = {
-    {"interface", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
-         const bool ok = !e.value.empty() && e.value.size() <= kMaxInterfaceName && e.value != "." &&
-                         e.value != ".." && std::none_of(e.value.begin(), e.value.end(), [](char c) {
-                             return c == '/' || c == ':' || c == ' ' || c == '\t';
-                         });
-         if (!ok)
-             return "bad interface '" + e.value + "' (expected a network interface name of at most " +
-                    std::to_string(kMaxInterfaceName) + " characters)";
-         v.interface = e.value;
-         return std::nullopt;
-     }},
-    {"vrid", false, [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.vrid, e, 1, 255); }},
-    {"priority", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.priority, e, 1, 255); }},
-    {"advert_interval", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
-         Millis interval{};
-         if (auto error = set_duration(interval, e, true)) return error;
-         if (interval < kMinAdvertInterval || interval > kMaxAdvertInterval)
-             return "advert_interval " + e.value + " is outside 10ms..40950ms";
-         if (interval.count() % 10 != 0)
-             return "advert_interval " + e.value +
-                    " is not a multiple of 10ms (the advertisement carries centiseconds)";
-         v.advert_interval = interval;
-         return std::nullopt;
-     }},
-    {"vip", true, add_vip},
-    {"preempt", false, [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_bool(v.preempt, e); }},
-    {"preempt_delay", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
-         Millis delay{};
-         if (auto error = set_duration(delay, e, true)) return error;
-         if (delay > kMaxPreemptDelay) return "preempt_delay " + e.value + " is longer than 1h";
-         v.preempt_delay = delay;
-         return std::nullopt;
-     }},
-    {"unicast_peer", true,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
-         Ipv4 peer = 0;
-         if (auto error = set_ipv4_host(peer, e)) return error;
-         if (std::find(v.unicast_peers.begin(), v.unicast_peers.end(), peer) != v.unicast_peers.end())
-             return "unicast_peer " + e.value + " given twice";
-         v.unicast_peers.push_back(peer);
-         return std::nullopt;
-     }},
-    {"source_address", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_ipv4_host(v.primary_address, e); }},
-    {"track_listener", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
-         if (e.value.empty()) return std::string("track_listener must name a listener");
-         v.track_listener = e.value;
-         return std::nullopt;
-     }},
-    {"track_weight", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.track_weight, e, 0, kMaxTrackWeight); }},
-    {"notify", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
-         if (!e.value.starts_with('/')) return "notify '" + e.value + "' is not an absolute path";
-         v.notify = e.value;
-         return std::nullopt;
-     }},
-    {"garp_repeat", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.garp_repeat, e, 0, kMaxGarpRepeat); }},
-    {"garp_interval", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_duration(v.garp_interval, e, false); }},
-    {"garp_refresh", false,
-     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_duration(v.garp_refresh, e, true); }},
-};
-
-void parse_vrrp_sections(std::span<const ConfigSection> sections, Config& config, ConfigDiagnostics& diag) {
-    std::map<std::string, int> header_line;                                // name → header line
-    std::map<std::pair<std::string, int>, std::string> router_owner;       // (interface, vrid) → name
-    std::map<Ipv4, std::string> vip_owner;                                 // vip → name
-    for (const ConfigSection& section : sections) {
-        const std::string label = "vrrp '" + section.name + "'";
-        auto [first, fresh] = header_line.emplace(section.name, section.line);
-        if (!fresh)
-            diag.error(section.line, "duplicate vrrp '" + section.name + "' (first at line " +
-                                         std::to_string(first->second) + ")");
-        VrrpInstanceConfig vrrp;
-        vrrp.name = section.name;
-        vrrp.line = section.line;
-        apply_config_keys<VrrpInstanceConfig>(section, kVrrpKeys, vrrp, label, diag);
-
-        const bool have_interface = section.find("interface") != nullptr;
-        const bool have_vrid = section.find("vrid") != nullptr;
-        if (!have_interface) diag.error(section.line, label + ": missing interface");
-        if (!have_vrid) diag.error(section.line, label + ": missing vrid (1..255, the same on both hosts)");
-        if (section.find("vip") == nullptr) diag.error(section.line, label + ": no vip (add 'vip = A.B.C.D/LEN')");
-        if (const ConfigEntry* track = section.find("track_listener");
-            track != nullptr && !vrrp.track_listener.empty() && config.find_listener(vrrp.track_listener) == nullptr)
-            diag.error(track->line, label + ": track_listener '" + vrrp.track_listener + "' is not a listener");
-        if (const ConfigEntry* weight = section.find("track_weight");
-            weight != nullptr && section.find("track_listener") == nullptr)
-            diag.error(weight->line, label + ": track_weight without track_listener");
-        if (!fresh) continue;
-
-        if (have_interface && have_vrid) {
-            auto [owner, unused] =
-                router_owner.emplace(std::make_pair(vrrp.interface, int(vrrp.vrid)), section.name);
-            if (!unused)
-                diag.error(section.find("vrid")->line,
-                           label + ": vrid " + std::to_string(vrrp.vrid) + " on " + vrrp.interface +
-                               " is already used by vrrp '" + owner->second + "'");
-        }
-        for (const Ipv4Prefix& vip : vrrp.vips) {
-            auto [owner, unused] = vip_owner.emplace(vip.address, section.name);
-            if (!unused)
-                diag.error(section.line, label + ": vip " + format_ipv4(vip.address) +
-                                             " is already managed by vrrp '" + owner->second + "'");
-        }
-        config.vrrp.push_back(std::move(vrrp));
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The section table. A kind's parser runs after those of the rows above it.
+// The section table. [vrrp.NAME] joins here with its own SectionParser.
 
 struct SectionKind {
     std::string_view kind;  // the header text before the first '.'
@@ -569,7 +381,6 @@ struct SectionKind {
 const SectionKind kSectionKinds[] = {
     {"global", false, parse_global_sections},
     {"listener", true, parse_listener_sections},
-    {"vrrp", true, parse_vrrp_sections},
 };
 
 std::string expected_sections() {
