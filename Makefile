@@ -55,7 +55,7 @@ $(BUILD)/perf/%: perf/%.cc
 # Installs what is missing (apt-get as root), builds, runs every test and ends
 # with one line "N passed, N failed, N skipped".
 test: deps
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	tests/run
 
 unit-test: all
@@ -65,11 +65,11 @@ integration-test: all
 	tests/run --only integration
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	tests/demo.sh
 
 bench: deps deps-bench
-	$(MAKE) all
+	$(MAKE) -j$$(nproc) all
 	perf/bench.sh
 
 deps:

@@ -37,7 +37,8 @@ void Daemon::block_signals() {
 }
 
 std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<const Config> config,
-                                                              const RuntimeSnapshot* previous) {
+                                                              const RuntimeSnapshot* previous, bool strict,
+                                                              std::string* failure) {
     auto snapshot = std::make_shared<RuntimeSnapshot>();
     snapshot->config = config;
     snapshot->version = next_version_++;
@@ -52,6 +53,10 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
             std::string error;
             sockets = open_listener_sockets(lc.bind, worker_count_, &error);
             if (!sockets) {
+                if (strict) {
+                    *failure = "listener " + lc.name + ": " + error;
+                    return nullptr;
+                }
                 spdlog::error("listener {}: {}: not serving this listener", lc.name, error);
                 continue;
             }
@@ -75,38 +80,69 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
     return snapshot;
 }
 
-bool Daemon::reload() {
+std::string Daemon::reload() {
     ConfigParseResult result = load_config_file(config_path_);
     if (!result.ok()) {
-        for (const ConfigError& error : result.errors) spdlog::error("reload refused: {}", error.to_string());
+        std::string why;
+        for (const ConfigError& error : result.errors) {
+            spdlog::error("reload refused: {}", error.to_string());
+            why += (why.empty() ? "" : "\n") + error.to_string();
+        }
         spdlog::error("reload refused: {} error(s); the running configuration stays", result.errors.size());
-        return false;
+        return why;
     }
-    std::shared_ptr<const Config> config = result.config;
-    try {
-        set_log_level(config->global.log_level);
-    } catch (const std::exception&) {
-    }
+    std::string error = apply_config(result.config);
+    if (error.empty()) spdlog::info("reloaded {}: {} listener(s)", config_path_, result.config->listeners.size());
+    else spdlog::error("reload refused: {}; the running configuration stays", error);
+    return error;
+}
+
+std::string Daemon::apply_config(std::shared_ptr<const Config> next) {
+    std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();
-    snapshots_.store(build_snapshot(config, previous.get()));
-    config_ = config;
+    if (!previous) return "ringlbd is stopping";
+    std::string error;
+    auto snapshot = build_snapshot(next, previous.get(), true, &error);
+    if (!snapshot) return error;
+    try {
+        set_log_level(next->global.log_level);
+    } catch (const std::exception&) {
+        // The parser only accepts known levels; nothing to do.
+    }
+    snapshots_.store(snapshot);
+    config_ = next;
     for (auto& worker : workers_) worker->request_reload();
-    spdlog::info("reloaded {}: {} listener(s)", config_path_, config->listeners.size());
-    return true;
+    return "";
+}
+
+std::shared_ptr<const Config> Daemon::config() const {
+    std::lock_guard lock(mutex_);
+    return config_;
+}
+
+DaemonStatus Daemon::status() const {
+    auto snapshot = snapshots_.load();
+    return DaemonStatus{RINGLB_VERSION, monotonic_ms() - started_ms_, worker_count_, config_path_,
+                        snapshot ? snapshot->listeners.size() : 0};
 }
 
 void Daemon::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        snapshots_.store(nullptr);
+    }
     spdlog::info("stopping: no new connections; live ones may finish within {} ms",
                  config_->global.shutdown_grace.count());
     for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count());
-    snapshots_.store(nullptr);
     for (auto& worker : workers_) worker->join();
     spdlog::info("stopped");
 }
 
 int Daemon::run() {
     spdlog::info("ringlbd {} starting: config {}, {} worker(s)", RINGLB_VERSION, config_path_, worker_count_);
-    snapshots_.store(build_snapshot(config_, nullptr));
+    started_ms_ = monotonic_ms();
+    std::string unused;
+    snapshots_.store(build_snapshot(config_, nullptr, false, &unused));
     for (int i = 0; i < worker_count_; ++i) {
         workers_.push_back(std::make_unique<Worker>(i, snapshots_, WorkerOptions{}));
         workers_.back()->start();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,14 @@
 #include "core/worker.h"
 
 namespace ringlb {
+
+struct DaemonStatus {
+    std::string version;
+    int64_t uptime_ms = 0;
+    int workers = 0;
+    std::string config_path;
+    size_t listeners = 0;
+};
 
 class Daemon {
 public:
@@ -23,19 +32,36 @@ public:
     int run();
 
     // Re-reads the config file; an invalid file is logged and changes nothing.
-    // Returns false when the file was refused.
-    bool reload();
+    // Returns "" on success, else why it was refused (every FILE:LINE error).
+    // Thread-safe.
+    std::string reload();
+
+    // Applies `next` live: listeners with an unchanged bind keep their sockets,
+    // new ones bind, removed ones stop accepting, backend changes apply to new
+    // connections. Strict: if any new listener cannot bind, nothing changes and
+    // the error names it ("bind 192.0.2.100:80: Address already in use").
+    // Returns "" on success. Thread-safe (control thread, signal thread).
+    std::string apply_config(std::shared_ptr<const Config> next);
+
+    std::shared_ptr<const RuntimeSnapshot> snapshot() const { return snapshots_.load(); }
+    std::shared_ptr<const Config> config() const;
+    DaemonStatus status() const;
 
     static void block_signals();
 
 private:
+    // strict: fail (nullptr + *error) when a listener cannot bind, instead of
+    // logging it and serving the others (what start-up does).
     std::shared_ptr<const RuntimeSnapshot> build_snapshot(std::shared_ptr<const Config> config,
-                                                          const RuntimeSnapshot* previous);
+                                                          const RuntimeSnapshot* previous, bool strict,
+                                                          std::string* error);
     void stop();
 
     std::string config_path_;
+    mutable std::mutex mutex_;                 // serialises config changes; guards config_
     std::shared_ptr<const Config> config_;
     int worker_count_ = 1;
+    int64_t started_ms_ = 0;
     uint64_t next_version_ = 1;
     SnapshotHolder snapshots_;
     std::vector<std::unique_ptr<Worker>> workers_;
