@@ -12,6 +12,7 @@ const char* close_reason_name(CloseReason reason) {
         case CloseReason::kHalfCloseTimeout: return "half-close-timeout";
         case CloseReason::kNoBackend: return "no-backend";
         case CloseReason::kConnectFailed: return "connect-failed";
+        case CloseReason::kQueueTimeout: return "queue-timeout";
         case CloseReason::kShutdown: return "shutdown";
         case CloseReason::kError: return "error";
     }

@@ -50,12 +50,13 @@ struct Direction {
     }
 };
 
-enum class ConnState : uint8_t { kFree, kConnecting, kForwarding, kClosing };
+// kQueued: every eligible backend is at max_connections; waits up to queue_timeout.
+enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClosing };
 
 // Why a connection ended, for logs and (later) the access log.
 enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
-    kNoBackend, kConnectFailed, kShutdown, kError,
+    kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
 };
 const char* close_reason_name(CloseReason reason);
 

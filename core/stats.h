@@ -17,13 +17,14 @@ inline void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
 struct alignas(64) WorkerListenerStats {
     std::atomic<uint64_t> connections_total{0};   // accepted
     std::atomic<uint64_t> connections_refused{0}; // closed because no backend could take them
+    std::atomic<uint64_t> queue_timeouts{0};      // closed after waiting queue_timeout for a slot
     std::atomic<uint64_t> bytes_in{0};            // client → backend
     std::atomic<uint64_t> bytes_out{0};           // backend → client
     std::atomic<uint64_t> active{0};              // written as a gauge by its worker
 };
 
 struct ListenerTotals {
-    uint64_t connections_total = 0, connections_refused = 0, bytes_in = 0, bytes_out = 0, active = 0;
+    uint64_t connections_total = 0, connections_refused = 0, queue_timeouts = 0, bytes_in = 0, bytes_out = 0, active = 0;
 };
 
 class ListenerStats {
@@ -37,6 +38,7 @@ public:
             const auto& w = per_worker_[i];
             t.connections_total += w.connections_total.load(std::memory_order_relaxed);
             t.connections_refused += w.connections_refused.load(std::memory_order_relaxed);
+            t.queue_timeouts += w.queue_timeouts.load(std::memory_order_relaxed);
             t.bytes_in += w.bytes_in.load(std::memory_order_relaxed);
             t.bytes_out += w.bytes_out.load(std::memory_order_relaxed);
             t.active += w.active.load(std::memory_order_relaxed);

@@ -218,6 +218,11 @@ void Worker::on_tick() {
     timeouts_.collect_expired(now_ms_, expired_);
     for (uint32_t slot : expired_) {
         Connection& conn = conns_.at(slot);
+        if (conn.state == ConnState::kQueued) {
+            bump(conn.listener->stats->worker(index_).queue_timeouts);
+            close_connection(slot, CloseReason::kQueueTimeout, false);
+            continue;
+        }
         if (conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) continue;
         bool half_closed = conn.dirs[0].done || conn.dirs[1].done;
         close_connection(slot, half_closed ? CloseReason::kHalfCloseTimeout : CloseReason::kIdleTimeout, false);
@@ -227,13 +232,17 @@ void Worker::on_tick() {
         uint32_t forced = 0;
         for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
             Connection& conn = conns_.at(slot);
-            if (conn.state == ConnState::kConnecting || conn.state == ConnState::kForwarding) {
+            if (conn.state == ConnState::kConnecting || conn.state == ConnState::kForwarding ||
+                conn.state == ConnState::kQueued) {
                 close_connection(slot, CloseReason::kShutdown, false);
                 ++forced;
             }
         }
         if (forced) spdlog::info("worker {}: shutdown grace over, closed {} connections", index_, forced);
     }
+    // Slots freed on other workers are only seen here.
+    for (uint32_t i = 0; i < listeners_.size(); ++i)
+        if (!listeners_[i]->waiting.empty()) service_queue(i);
     if (!finished()) arm_tick();
 }
 
@@ -370,28 +379,52 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
 
 // ------------------------------------------------------------ backend choice
 
-bool Worker::pick_backend(Connection& conn, uint32_t* index) {
+Worker::PickResult Worker::pick_backend(Connection& conn, uint32_t* index) {
     const auto& backends = conn.listener->backends;
     auto tried = [&](uint32_t i) { return i < 64 && (conn.tried_mask >> i) & 1; };
-    // Primaries first, then backups; untried before tried (a retry prefers
-    // another backend, but retries the same one when it is the only one up).
+    const uint32_t limit = conn.listener->config.max_connections;
+    // Primaries first; backups only while no primary is healthy (a full primary
+    // queues the client rather than spilling to backups, as in HAProxy). Within a
+    // tier, untried backends before tried ones: a retry prefers another backend
+    // but retries the same one when it is the only one up.
     for (bool backup : {false, true}) {
+        bool tier_healthy = false, tier_full = false;
         for (bool allow_tried : {false, true}) {
             candidates_.clear();
             for (uint32_t i = 0; i < backends.size(); ++i) {
                 const BackendRef& b = backends[i];
                 if (b.config.backup != backup || !b.state->healthy.load(std::memory_order_relaxed)) continue;
+                tier_healthy = true;
                 if (tried(i) != allow_tried) continue;
-                candidates_.push_back(
-                    {i, b.config.weight, b.state->active.load(std::memory_order_relaxed), backup});
+                int64_t active = b.state->active.load(std::memory_order_relaxed);
+                if (limit && active >= limit) {
+                    tier_full = true;
+                    continue;
+                }
+                candidates_.push_back({i, b.config.weight, active, backup});
             }
             if (candidates_.empty()) continue;
             WorkerListener& wl = *listeners_[conn.listener_slot];
             Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
             size_t chosen = scheduler ? scheduler->pick(candidates_, conn.source_hash) : 0;
             *index = candidates_[chosen].index;
-            return true;
+            if (!reserve_slot(*backends[*index].state, limit)) return PickResult::kAllFull;  // lost a race
+            return PickResult::kPicked;
         }
+        if (tier_healthy) return tier_full ? PickResult::kAllFull : PickResult::kNone;
+    }
+    return PickResult::kNone;
+}
+
+bool Worker::reserve_slot(BackendState& backend, uint32_t limit) {
+    if (!limit) {
+        backend.active.fetch_add(1, std::memory_order_relaxed);
+        return true;
+    }
+    // Workers race for the last slots: take one only if it is still free.
+    int64_t active = backend.active.load(std::memory_order_relaxed);
+    while (active < limit) {
+        if (backend.active.compare_exchange_weak(active, active + 1, std::memory_order_relaxed)) return true;
     }
     return false;
 }
@@ -400,7 +433,9 @@ void Worker::connect_next(uint32_t slot) {
     Connection& conn = conns_.at(slot);
     const ListenerConfig& config = conn.listener->config;
     uint32_t index = 0;
-    if (conn.attempts > config.retries || !pick_backend(conn, &index)) {
+    PickResult picked = conn.attempts > config.retries ? PickResult::kNone : pick_backend(conn, &index);
+    if (picked == PickResult::kAllFull) return enqueue(slot);
+    if (picked == PickResult::kNone) {
         bool none = conn.attempts == 0;
         if (none) {
             uint64_t suppressed = 0;
@@ -413,6 +448,7 @@ void Worker::connect_next(uint32_t slot) {
         return;
     }
     const BackendRef& backend = conn.listener->backends[index];
+    conn.backend = backend.state;  // holds the slot reserved by pick_backend
     int fd = ::socket(backend.config.address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         uint64_t suppressed = 0;
@@ -425,8 +461,6 @@ void Worker::connect_next(uint32_t slot) {
     set_nodelay(fd);
     conn.backend_fd = fd;
     conn.backend_index = index;
-    conn.backend = backend.state;
-    conn.backend->active.fetch_add(1, std::memory_order_relaxed);
     if (index < 64) conn.tried_mask |= uint64_t(1) << index;
     ++conn.attempts;
 
@@ -437,6 +471,40 @@ void Worker::connect_next(uint32_t slot) {
     WorkerListener& wl = *listeners_[conn.listener_slot];
     sqe = sqe_for(slot, Op::kConnectTimeout);
     io_uring_prep_link_timeout(sqe, &wl.connect_timeout, 0);
+}
+
+// ------------------------------------------------------------------- queue
+
+void Worker::enqueue(uint32_t slot) {
+    Connection& conn = conns_.at(slot);
+    WorkerListener& wl = *listeners_[conn.listener_slot];
+    if (slot == dequeued_slot_) {
+        // Taken off the queue but lost the free slot to another worker: it keeps
+        // its place and its original queue deadline.
+        conn.state = ConnState::kQueued;
+        wl.waiting.push_front({slot, conn.generation});
+        return;
+    }
+    conn.state = ConnState::kQueued;
+    wl.waiting.push_back({slot, conn.generation});
+    timeouts_.arm(slot, conn.listener->config.queue_timeout.count(), now_ms_);
+}
+
+void Worker::service_queue(uint32_t listener_slot) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    while (!wl.waiting.empty()) {
+        auto [slot, generation] = wl.waiting.front();
+        wl.waiting.pop_front();
+        Connection& conn = conns_.at(slot);
+        if (conn.generation != generation || conn.state != ConnState::kQueued) continue;
+        conn.state = ConnState::kConnecting;
+        dequeued_slot_ = slot;
+        connect_next(slot);
+        dequeued_slot_ = kNoSlot;
+        if (conn.state == ConnState::kQueued) return;  // still full
+        if (conn.state == ConnState::kConnecting)
+            timeouts_.arm(slot, conn.listener->config.idle_timeout.count(), now_ms_);
+    }
 }
 
 bool Worker::send_proxy_header(const Connection& conn) {
@@ -489,6 +557,7 @@ void Worker::handle_connect(uint32_t slot, int res) {
 void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     Connection& conn = conns_.at(slot);
     if (conn.state == ConnState::kClosing || conn.state == ConnState::kFree) return;
+    spdlog::debug("worker {}: connection {} closed: {}", index_, slot, close_reason_name(reason));
     conn.state = ConnState::kClosing;
     conn.reason = reason;
     timeouts_.disarm(slot);
@@ -513,13 +582,17 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
         pipes_.release(std::move(dir.pipe), dir.pipe_bytes == 0);
         dir.pipe_bytes = 0;
     }
+    bool freed_backend_slot = false;
     if (conn.backend) {
         conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
         conn.backend.reset();
+        freed_backend_slot = conn.listener->config.max_connections != 0;
     }
     auto& stats = conn.listener->stats->worker(index_);
     stats.active.store(stats.active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    uint32_t listener_slot = conn.listener_slot;
     maybe_free(slot);
+    if (freed_backend_slot && !listeners_[listener_slot]->waiting.empty()) service_queue(listener_slot);
 }
 
 void Worker::maybe_free(uint32_t slot) {

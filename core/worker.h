@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -79,6 +80,7 @@ private:
         bool paused = false;       // out of fds: resumes on a timer
         bool removed = false;
         std::unique_ptr<Scheduler> scheduler;
+        std::deque<std::pair<uint32_t, uint32_t>> waiting;  // queued clients: {slot, generation}
         __kernel_timespec resume_after{};
         __kernel_timespec connect_timeout{};
     };
@@ -99,8 +101,12 @@ private:
     void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
     void handle_accept_resume(uint32_t listener_slot);
     void on_new_client(uint32_t listener_slot, int fd);
+    enum class PickResult { kPicked, kAllFull, kNone };
     void connect_next(uint32_t slot);
-    bool pick_backend(Connection& conn, uint32_t* index);
+    PickResult pick_backend(Connection& conn, uint32_t* index);
+    static bool reserve_slot(BackendState& backend, uint32_t limit);
+    void enqueue(uint32_t slot);
+    void service_queue(uint32_t listener_slot);
     void handle_connect(uint32_t slot, int res);
     void log_connect_error(const Connection& conn, int res);
     bool send_proxy_header(const Connection& conn);
@@ -142,6 +148,8 @@ private:
     std::vector<int> close_after_submit_;    // fds whose cancels must be submitted first
     struct Starved { uint32_t slot; uint32_t generation; int dir; };
     std::vector<Starved> starved_;
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
+    uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
 
     UniqueFd wake_fd_;
     uint64_t wake_value_ = 0;
