@@ -27,6 +27,7 @@ constexpr int64_t kTickMs = 100;
 constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting this much later
 
 LogRateLimit fd_exhaustion_log;
+LogRateLimit socket_exhaustion_log;
 LogRateLimit no_backend_log;
 
 void set_nodelay(int fd) {
@@ -328,13 +329,11 @@ void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
         if (fd_exhaustion_log.allow(now_ms_, &suppressed))
             spdlog::warn("listener {}: accept: {}: pausing accepts for {} ms ({} more since last line)",
                          wl.runtime->config.name, std::strerror(-res), kAcceptPauseMs, suppressed);
-        if (!wl.accept_armed && !wl.removed && !wl.paused) {
-            wl.paused = true;
-            wl.resume_after = to_timespec(kAcceptPauseMs);
-            io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAcceptResume);
-            io_uring_prep_timeout(sqe, &wl.resume_after, 0, 0);
-        }
+        pause_accept(listener_slot);
         return;
+    } else if (res == -EINVAL) {
+        // The daemon shut the listening socket down (stop, or listener removed).
+        wl.removed = true;
     } else if (res != -ECANCELED) {
         spdlog::debug("listener {}: accept: {}", wl.runtime->config.name, std::strerror(-res));
     }
@@ -342,6 +341,23 @@ void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
         if (wl.removed) wl.sockets.reset();
         else if (!wl.paused) arm_accept(listener_slot);
     }
+}
+
+void Worker::pause_accept(uint32_t listener_slot) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    if (wl.removed || wl.paused) return;
+    wl.paused = true;
+    if (wl.accept_armed) {
+        io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
+        io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, listener_slot}.pack(), 0);
+    }
+    wl.resume_after = to_timespec(kAcceptPauseMs);
+    io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAcceptResume);
+    io_uring_prep_timeout(sqe, &wl.resume_after, 0, 0);
+}
+
+void Worker::pause_accepting() {
+    for (uint32_t i = 0; i < listeners_.size(); ++i) pause_accept(i);
 }
 
 void Worker::handle_accept_resume(uint32_t listener_slot) {
@@ -383,35 +399,36 @@ Worker::PickResult Worker::pick_backend(Connection& conn, uint32_t* index) {
     const auto& backends = conn.listener->backends;
     auto tried = [&](uint32_t i) { return i < 64 && (conn.tried_mask >> i) & 1; };
     const uint32_t limit = conn.listener->config.max_connections;
-    // Primaries first; backups only while no primary is healthy (a full primary
-    // queues the client rather than spilling to backups, as in HAProxy). Within a
-    // tier, untried backends before tried ones: a retry prefers another backend
-    // but retries the same one when it is the only one up.
-    for (bool backup : {false, true}) {
-        bool tier_healthy = false, tier_full = false;
-        for (bool allow_tried : {false, true}) {
-            candidates_.clear();
-            for (uint32_t i = 0; i < backends.size(); ++i) {
-                const BackendRef& b = backends[i];
-                if (b.config.backup != backup || !b.state->healthy.load(std::memory_order_relaxed)) continue;
-                tier_healthy = true;
-                if (tried(i) != allow_tried) continue;
-                int64_t active = b.state->active.load(std::memory_order_relaxed);
-                if (limit && active >= limit) {
-                    tier_full = true;
-                    continue;
-                }
-                candidates_.push_back({i, b.config.weight, active, backup});
+    // Order of preference: primaries not yet tried for this client, then backups
+    // not yet tried (a primary that refused or timed out "cannot take" it), then
+    // the tried ones again — a retry goes to the same backend only when nothing
+    // else is up. Healthy primaries that are merely full queue the client rather
+    // than spill to backups, as in HAProxy.
+    struct Pass { bool backup, allow_tried; };
+    for (Pass pass : {Pass{false, false}, Pass{true, false}, Pass{false, true}, Pass{true, true}}) {
+        bool full = false;
+        candidates_.clear();
+        for (uint32_t i = 0; i < backends.size(); ++i) {
+            const BackendRef& b = backends[i];
+            if (b.config.backup != pass.backup || !b.state->healthy.load(std::memory_order_relaxed)) continue;
+            if (tried(i) != pass.allow_tried) continue;
+            int64_t active = b.state->active.load(std::memory_order_relaxed);
+            if (limit && active >= limit) {
+                full = true;
+                continue;
             }
-            if (candidates_.empty()) continue;
-            WorkerListener& wl = *listeners_[conn.listener_slot];
-            Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
-            size_t chosen = scheduler ? scheduler->pick(candidates_, conn.source_hash) : 0;
-            *index = candidates_[chosen].index;
-            if (!reserve_slot(*backends[*index].state, limit)) return PickResult::kAllFull;  // lost a race
-            return PickResult::kPicked;
+            candidates_.push_back({i, b.config.weight, active, pass.backup});
         }
-        if (tier_healthy) return tier_full ? PickResult::kAllFull : PickResult::kNone;
+        if (candidates_.empty()) {
+            if (full) return PickResult::kAllFull;
+            continue;
+        }
+        WorkerListener& wl = *listeners_[conn.listener_slot];
+        Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
+        size_t chosen = scheduler ? scheduler->pick(candidates_, conn.source_hash) : 0;
+        *index = candidates_[chosen].index;
+        if (!reserve_slot(*backends[*index].state, limit)) return PickResult::kAllFull;  // lost a race
+        return PickResult::kPicked;
     }
     return PickResult::kNone;
 }
@@ -451,10 +468,19 @@ void Worker::connect_next(uint32_t slot) {
     conn.backend = backend.state;  // holds the slot reserved by pick_backend
     int fd = ::socket(backend.config.address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
+        int error = errno;
         uint64_t suppressed = 0;
-        if (fd_exhaustion_log.allow(now_ms_, &suppressed))
+        if (socket_exhaustion_log.allow(now_ms_, &suppressed))
             spdlog::warn("listener {}: socket for backend: {} ({} more since last line)", config.name,
-                         std::strerror(errno), suppressed);
+                         std::strerror(error), suppressed);
+        conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
+        conn.backend.reset();
+        if (error == EMFILE || error == ENFILE) {
+            // Out of fds: stop taking clients for a moment and let this one wait
+            // (up to queue_timeout) instead of dropping it.
+            pause_accepting();
+            return enqueue(slot);
+        }
         close_connection(slot, CloseReason::kError, false);
         return;
     }

@@ -28,7 +28,9 @@
 namespace ringlb {
 
 struct WorkerOptions {
-    uint32_t buffer_count = 1024;      // provided buffers per worker (power of two)
+    // Provided buffers per worker (power of two). The ring hands them out in FIFO
+    // order, so every one gets touched: the count, not the load, sets the RSS.
+    uint32_t buffer_count = 256;
     uint32_t buffer_size = 16 * 1024;
     size_t pipe_size = 256 * 1024;     // F_SETPIPE_SZ for splice pipes
     size_t max_idle_pipes = 64;
@@ -100,6 +102,8 @@ private:
     void arm_accept(uint32_t listener_slot);
     void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
     void handle_accept_resume(uint32_t listener_slot);
+    void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
+    void pause_accepting();                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, int fd);
     enum class PickResult { kPicked, kAllFull, kNone };
     void connect_next(uint32_t slot);
