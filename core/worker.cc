@@ -27,7 +27,6 @@ constexpr int64_t kTickMs = 100;
 constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting this much later
 
 LogRateLimit fd_exhaustion_log;
-LogRateLimit socket_exhaustion_log;
 LogRateLimit no_backend_log;
 
 void set_nodelay(int fd) {
@@ -470,17 +469,15 @@ void Worker::connect_next(uint32_t slot) {
     if (fd < 0) {
         int error = errno;
         uint64_t suppressed = 0;
-        if (socket_exhaustion_log.allow(now_ms_, &suppressed))
+        if (fd_exhaustion_log.allow(now_ms_, &suppressed))
             spdlog::warn("listener {}: socket for backend: {} ({} more since last line)", config.name,
                          std::strerror(error), suppressed);
         conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
         conn.backend.reset();
-        if (error == EMFILE || error == ENFILE) {
-            // Out of fds: stop taking clients for a moment and let this one wait
-            // (up to queue_timeout) instead of dropping it.
-            pause_accepting();
-            return enqueue(slot);
-        }
+        // Out of fds: this client is lost (waiting would hold its fd and starve
+        // the rest), but stop accepting for a moment so the next ones wait in the
+        // kernel's backlog instead of being accepted and dropped too.
+        if (error == EMFILE || error == ENFILE) pause_accepting();
         close_connection(slot, CloseReason::kError, false);
         return;
     }
