@@ -54,14 +54,20 @@ fi
 
 WORK=$(mktemp -d /tmp/ringlb-bench.XXXXXX)
 RESULTS=$WORK/results.jsonl
+# One ringlbd binary for the whole run, even if build/ringlbd is rebuilt meanwhile.
+if [[ -x $RINGLBD ]]; then
+  cp "$RINGLBD" "$WORK/ringlbd" && RINGLBD_SRC=$RINGLBD && RINGLBD=$WORK/ringlbd
+fi
 : >"$RESULTS"
 mkdir -p "$OUT"
 
 # ---- process bookkeeping: everything we start is stopped by PID ----------------------
 PIDS=()
-stop_pid() {  # stop_pid PID: TERM, wait up to 3 s, then KILL; children first die with it
-  local pid=$1 i
+stop_pid() {  # stop_pid PID: TERM, wait up to 3 s, then KILL; then its children the same
+  local pid=$1 i kids k
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+  # nginx's worker outlives a master that had to be killed: note the children first.
+  kids=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ')
   kill -TERM "$pid" 2>/dev/null
   for ((i = 0; i < 30; i++)); do
     kill -0 "$pid" 2>/dev/null || break
@@ -69,6 +75,14 @@ stop_pid() {  # stop_pid PID: TERM, wait up to 3 s, then KILL; children first di
   done
   kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
+  for k in $kids; do
+    for ((i = 0; i < 30; i++)); do
+      kill -0 "$k" 2>/dev/null || break
+      ((i == 0)) && kill -TERM "$k" 2>/dev/null
+      sleep 0.1
+    done
+    kill -0 "$k" 2>/dev/null && kill -KILL "$k" 2>/dev/null
+  done
   return 0
 }
 forget_pid() {
@@ -325,7 +339,7 @@ measure() {  # measure ROUND TARGET WORKLOAD
   [[ -n "$PROXY_PID" ]] && { t0=$(cpu_ticks "$PROXY_PID"); rss0=$(rss_kb "$PROXY_PID"); }
   b0=$(cpu_ticks "$BACKEND_PID")
   mem0=$(mem_available_kb); slab0=$(mem_kb Slab)
-  busy0=$(busy_ticks)
+  busy0=$(busy_ticks); local wall0=$EPOCHREALTIME
   taskset -c "$LOAD_CPU" "$BIN/loadgen" "${args[@]}" --target "127.0.0.1:$port" \
     >"$lg_out" 2>>"$WORK/loadgen.err" &
   lg_pid=$!
@@ -345,11 +359,16 @@ measure() {  # measure ROUND TARGET WORKLOAD
   wait "$lg_pid"
   local lg_status=$?
   forget_pid "$lg_pid"
-  busy1=$(busy_ticks)
+  busy1=$(busy_ticks); local wall1=$EPOCHREALTIME
   b1=$(cpu_ticks "$BACKEND_PID")
   if [[ -n "$PROXY_PID" ]]; then
     t1=$(cpu_ticks "$PROXY_PID")
-    kill -0 "$PROXY_PID" 2>/dev/null || { status=crashed; BROKEN[$target]="died during $workload"; }
+    if ! kill -0 "$PROXY_PID" 2>/dev/null; then
+      wait "$PROXY_PID" 2>/dev/null
+      local rc=$?
+      status=crashed
+      BROKEN[$target]="died during $workload (exit status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))")): $(log_excerpt "$PROXY_LOG")"
+    fi
   fi
   stop_proxy
   stop_backend
@@ -360,7 +379,8 @@ measure() {  # measure ROUND TARGET WORKLOAD
   [[ $lg_status -ne 0 && "$status" == ok ]] && status=errors
   # A proxy that forwards nothing at all is not measured further: every later workload
   # would only wait for its timeouts.
-  if [[ "$target" != direct && "$lg" == *'"ops":0,'* && "$lg" == *'"bytes":0,'* ]]; then
+  if [[ "$status" != crashed && "$target" != direct && "$lg" == *'"ops":0,'* &&
+        "$lg" == *'"bytes":0,'* ]]; then
     status=failed
     BROKEN[$target]="forwarded nothing in $workload"
   fi
@@ -368,7 +388,7 @@ measure() {  # measure ROUND TARGET WORKLOAD
   local reason=""
   [[ "$status" == failed || "$status" == crashed ]] && reason=",\"reason\":\"${BROKEN[$target]:-no loadgen result}\""
   record "{$head,\"status\":\"$status\"$reason,\"proxy\":$([[ "$target" == direct ]] && echo false || echo true),\
-\"cpu_s\":$(secs "$t0" "$t1"),\"backend_cpu_s\":$(secs "$b0" "$b1"),\"busy_cpu_s\":$(secs "$busy0" "$busy1"),\
+\"cpu_s\":$(secs "$t0" "$t1"),\"backend_cpu_s\":$(secs "$b0" "$b1"),\"busy_cpu_s\":$(secs "$busy0" "$busy1"),\"wall_s\":$(awk -v a="$wall0" -v b="$wall1" 'BEGIN {printf "%.3f", b - a}'),\
 \"rss_kb_before\":$rss0,\"rss_kb_ready\":$rss1,\"memavail_kb_before\":$mem0,\"memavail_kb_ready\":$mem1,\
 \"slab_kb_before\":$slab0,\"slab_kb_ready\":$slab1,\"loadgen\":$lg}"
   "$PY" perf/bench_report.py --line "$(tail -n 1 "$RESULTS")"
@@ -382,7 +402,7 @@ STAMP=$(date -u +%Y%m%dT%H%M%SZ)
   echo "\"command\":\"$(printf '%s ' "BENCH_QUICK=$QUICK BENCH_ROUNDS=$ROUNDS BENCH_DURATION=$DURATION BENCH_IDLE=$IDLE_N BENCH_HOLD=$HOLD" perf/bench.sh)\","
   echo "\"kernel\":\"$(uname -r)\",\"cpu\":\"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)\",\"cpus\":$(nproc),"
   echo "\"haproxy\":\"$(haproxy -v 2>/dev/null | head -n 1)\",\"nginx\":\"$(nginx -v 2>&1 | head -n 1)\","
-  echo "\"ringlbd\":\"$( [[ -x $RINGLBD ]] && echo "$(sha256sum $RINGLBD | cut -c1-12) $(date -u -r $RINGLBD '+%Y-%m-%d %H:%M UTC')" || echo 'not built')\","
+  echo "\"ringlbd\":\"$( [[ -x $RINGLBD ]] && echo "$("$RINGLBD" --version 2>/dev/null | head -n 1), sha256 $(sha256sum "$RINGLBD" | cut -c1-12), built $(date -u -r "${RINGLBD_SRC:-$RINGLBD}" '+%Y-%m-%d %H:%M UTC')" || echo 'not built')\","
   echo "\"rounds\":$ROUNDS,\"duration_s\":$DURATION,\"idle_conns\":$IDLE_N,\"hold_s\":$HOLD,"
   echo "\"short\":\"$SHORT_CONC connections at once, 64 B request echoed, then close\","
   echo "\"keepalive\":\"$KA_CONC connections, $KA_SIZE B request/response in a loop\","

@@ -23,9 +23,10 @@ def derived(rec):
     d = {"errors": lg.get("errors", 0)}  # includes idle hold and verify failures
     # Busy CPU of the whole machine that was neither proxy, backend nor loadgen, as a
     # percentage of one CPU: how much other work disturbed this measurement.
-    if "busy_cpu_s" in rec and "cpu_s" in lg and lg.get("elapsed_s", 0) > 0:
+    wall = rec.get("wall_s") or lg.get("elapsed_s", 0)  # the window busy_cpu_s covers
+    if "busy_cpu_s" in rec and "cpu_s" in lg and wall > 0:
         ours = rec.get("cpu_s", 0.0) + rec.get("backend_cpu_s", 0.0) + lg["cpu_s"]
-        d["other_pct"] = max(0.0, rec["busy_cpu_s"] - ours) * 100 / lg["elapsed_s"]
+        d["other_pct"] = max(0.0, rec["busy_cpu_s"] - ours) * 100 / wall
     if w in ("short", "keepalive"):
         d["rate"] = lg["rate"]
         d["p50"] = lg["p50_us"]
@@ -82,9 +83,9 @@ def progress_line(rec):
         if "rss_kb" in d:
             s += f", RSS {fmt(d['rss_kb'])} KB/conn"
         if "sys_kb" in d:
-            s += f", MemAvailable −{fmt(d['sys_kb'])} KB/conn"
+            s += f", MemAvailable drop {fmt(d['sys_kb'])} KB/conn"
         if "slab_kb" in d:
-            s += f", Slab +{fmt(d['slab_kb'])} KB/conn"
+            s += f", Slab growth {fmt(d['slab_kb'])} KB/conn"
     if "other_pct" in d:
         s += f", other load {d['other_pct']:.0f}%"
     return f"  {t:<15} {w:<10} {s}, errors {d['errors']}" + ("" if st == "ok" else f" [{st}]")
@@ -152,7 +153,7 @@ def render(records):
     out = []
     out.append(f"ringlb benchmark — {m.get('date', '?')}")
     out.append("")
-    out.append(f"- command: `{m.get('command', '?')}`")
+    out.append(f"- effective settings: `{m.get('command', '?')}`")
     out.append(f"- kernel {m.get('kernel', '?')}, CPU {m.get('cpu', '?')} × {m.get('cpus', '?')}; "
                f"proxy pinned to CPU {m.get('proxy_cpu')}, loadgen + backends to CPU "
                f"{m.get('load_cpu')}; loadavg {m.get('loadavg_start', '?')} at start, "
@@ -235,8 +236,8 @@ def render(records):
         out.append("")
         out.append("| target | RSS KB/conn | ×HAProxy | system KB/conn | system − direct "
                    "KB/conn | ×HAProxy | Slab KB/conn | Slab − direct | RSS + Slab − direct "
-                   "| ×HAProxy | errors | runs |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+                   "| ×HAProxy | errors | runs | other load |")
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         direct_sys = t.median(DIRECT, "idle", "sys_kb")
         ref_sys = t.median(REFERENCE, "idle", "sys_kb")
         ref_extra = None if ref_sys is None or direct_sys is None else ref_sys - direct_sys
@@ -268,7 +269,8 @@ def render(records):
                 fmt(None if tg == DIRECT or slab is None or direct_slab is None
                     else slab - direct_slab, 2),
                 fmt(proxy_total(tg), 2), ratio(proxy_total(tg), proxy_total(REFERENCE)),
-                str(t.errors(tg, "idle")), str(t.nruns(tg, "idle"))]) + " |")
+                str(t.errors(tg, "idle")), str(t.nruns(tg, "idle")),
+                t.other_load(tg, "idle")]) + " |")
         out.append("")
     return "\n".join(out)
 

@@ -28,12 +28,14 @@ case "$TARGET" in
 esac
 
 WORK=$(mktemp -d /tmp/ringlb-callgrind.XXXXXX)
+# Both runs use one copy of the binary, even if build/ringlbd is rebuilt meanwhile.
+if [[ "$TARGET" == ringlbd ]]; then cp "$RINGLBD" "$WORK/ringlbd" && RINGLBD=$WORK/ringlbd; fi
 PIDS=()
-stop_pid() {  # TERM, wait up to 60 s (valgrind writes its output on exit), then KILL
+stop_pid() {  # TERM, wait up to 10 s, then KILL
   local pid=$1 i
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
   kill -TERM "$pid" 2>/dev/null
-  for ((i = 0; i < 600; i++)); do
+  for ((i = 0; i < 100; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -50,6 +52,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The counts are taken with `callgrind_control --dump` (through vgdb, which also reaches a
+# process whose threads all sit in blocking syscalls) rather than at exit: under
+# valgrind 3.19 ringlbd's worker sat in io_cqring_wait holding valgrind's big lock, so
+# the signal thread never ran and SIGTERM was never acted on (same symptom as liburing
+# issue #657). The dump covers start-up plus the connections, never the shutdown; then
+# the process is killed.
 listening() {
   grep -q " $(printf '0100007F:%04X' "$1") 00000000:0000 0A " /proc/net/tcp
 }
@@ -119,7 +127,7 @@ EOF
 # run_once NAME CONNS -> sets RUN_IR (total Ir); CONNS 0 = start, wait until listening, stop.
 # Runs in this shell, not a subshell, so the EXIT trap still knows every PID.
 run_once() {
-  local name=$1 conns=$2 lport conf pid out=$WORK/$1.callgrind i ir
+  local name=$1 conns=$2 lport conf pid out=$WORK/$1.callgrind i ir=""
   lport=$("$BIN/bench_backend" --free-ports 1)
   conf=$(write_config "$lport")
   local cmd=()
@@ -128,7 +136,7 @@ run_once() {
     haproxy) cmd=(haproxy -db -f "$conf") ;;
     nginx) cmd=(nginx -p "$WORK" -e "$WORK/nginx-error.log" -c "$conf") ;;
   esac
-  valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" \
+  valgrind --tool=callgrind --vgdb-prefix="$WORK/vgdb" --callgrind-out-file="$out" "${cmd[@]}" \
     >"$WORK/$name.log" 2>&1 &
   pid=$!
   PIDS+=("$pid")
@@ -148,9 +156,15 @@ run_once() {
     "$BIN/loadgen" short --target "127.0.0.1:$lport" --concurrency 1 --max-ops "$conns" \
       --duration 600 --timeout 30 >"$WORK/$name.loadgen" 2>&1
   fi
-  stop_pid "$pid"
-  ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$out" 2>/dev/null)
-  [[ -n "$ir" ]] || { echo "callgrind: no totals in $out" >&2; tail -n 5 "$WORK/$name.log" >&2; return 1; }
+  timeout 60 callgrind_control --vgdb-prefix="$WORK/vgdb" --dump "$pid" >"$WORK/$name.control" 2>&1
+  for ((i = 0; i < 600; i++)); do   # the dump is written asynchronously
+    ir=$(awk '/^totals:/ {print $2; exit}' "$out.1" 2>/dev/null)
+    [[ -n "$ir" ]] && break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  [[ -n "$ir" ]] || { echo "callgrind: no dump in $out.1" >&2; tail -n 5 "$WORK/$name.log" "$WORK/$name.control" >&2; return 1; }
   RUN_IR=$ir
 }
 
@@ -164,6 +178,11 @@ DONE=$(sed -n 's/.*"ops":\([0-9]*\).*/\1/p' <<<"$LOADGEN")
 ERRORS=$(sed -n 's/.*"errors":\([0-9]*\).*/\1/p' <<<"$LOADGEN")
 [[ -n "$DONE" && "$DONE" -gt 0 ]] || { echo "callgrind: no connection completed: $LOADGEN" >&2; exit 1; }
 PER=$(( (LOAD_IR - IDLE_IR) / DONE ))
-echo "{\"target\":\"$TARGET\",\"splice\":\"$([[ $TARGET == ringlbd ]] && echo "$SPLICE" || echo n/a)\",\"connections\":$DONE,\"errors\":$ERRORS,\"ir_idle\":$IDLE_IR,\"ir_load\":$LOAD_IR,\"ir_per_connection\":$PER}"
+case "$TARGET" in
+  ringlbd) VERSION="$("$RINGLBD" --version | head -n 1), sha256 $(sha256sum "$RINGLBD" | cut -c1-12)" ;;
+  haproxy) VERSION=$(haproxy -v | head -n 1 | cut -d' ' -f1-3) ;;
+  nginx) VERSION=$(nginx -v 2>&1 | head -n 1) ;;
+esac
+echo "{\"target\":\"$TARGET\",\"version\":\"$VERSION\",\"splice\":\"$([[ $TARGET == ringlbd ]] && echo "$SPLICE" || echo n/a)\",\"connections\":$DONE,\"errors\":$ERRORS,\"ir_idle\":$IDLE_IR,\"ir_load\":$LOAD_IR,\"ir_per_connection\":$PER}"
 echo "$TARGET: $PER instructions (user space) per forwarded connection" \
      "($LOAD_IR − $IDLE_IR Ir over $DONE connections, $ERRORS errors)"
