@@ -29,7 +29,7 @@ BINARIES := $(BUILD)/ringlbd $(if $(CLI_SRCS),$(BUILD)/ringlbctl)
 .PHONY: all test unit-test integration-test demo bench deps deps-bench clean
 .DEFAULT_GOAL := all
 
-all: $(BINARIES) $(BUILD)/unit_tests $(PERF_BINS)
+all: $(BINARIES) $(BUILD)/unit_tests $(PERF_BINS) $(BUILD)/netns/vrrp_driver
 
 $(OBJ)/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -82,3 +82,8 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+
+# The VRRP test driver for tests/netns (VrrpRunner without the forwarder).
+$(BUILD)/netns/vrrp_driver: tests/netns/vrrp_driver.cc $(BUILD)/libringlb.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)

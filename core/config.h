@@ -33,11 +33,16 @@ struct HealthCheckSpec {
     bool operator==(const HealthCheckSpec&) const = default;
 };
 
+// Set by the operator (ringlbctl backend set --state): drain and maint take no
+// new connections, live ones stay; maint is also not health-checked (DESIGN §5).
+enum class BackendAdminState { kReady, kDrain, kMaint };
+
 struct BackendConfig {
     InetAddr address;
     uint32_t weight = 1;               // 1..256
     bool backup = false;
     int line = 0;                      // where it was declared, for messages
+    BackendAdminState state = BackendAdminState::kReady;   // "state=drain" in the backend line
 
     // Compares every field, line included (see format_config for round trips).
     bool operator==(const BackendConfig&) const = default;
@@ -55,6 +60,13 @@ struct ListenerConfig {
     Millis check_timeout{1000};
     int rise = 2;
     int fall = 3;
+    // Passive checks (nginx): max_fails connect failures within fail_timeout mark
+    // a backend down; 0 = off. Back after rise passed checks, or fail_timeout later.
+    uint32_t max_fails = 1;
+    Millis fail_timeout{10 * 1000};
+    Millis slow_start{0};                        // weight ramp after coming back; 0 = none
+    std::optional<uint16_t> agent_port;          // agent check (HAProxy agent-check); unset = none
+    Millis agent_interval{2000};
 
     Millis connect_timeout{3000};
     Millis idle_timeout{15 * 60 * 1000};

@@ -6,6 +6,8 @@
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/parsers.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -198,14 +200,17 @@ constexpr NamedValue<SpliceMode> kSpliceModes[] = {
     {"auto", SpliceMode::kAuto}, {"always", SpliceMode::kAlways}, {"never", SpliceMode::kNever}};
 constexpr NamedValue<ProxyProtocol> kProxyProtocols[] = {
     {"off", ProxyProtocol::kOff}, {"v1", ProxyProtocol::kV1}, {"v2", ProxyProtocol::kV2}};
+constexpr NamedValue<BackendAdminState> kBackendStates[] = {
+    {"ready", BackendAdminState::kReady}, {"drain", BackendAdminState::kDrain}, {"maint", BackendAdminState::kMaint}};
 
 constexpr uint32_t kMaxWeight = 256;
 constexpr int kMaxRiseFall = 100;
+constexpr uint32_t kMaxMaxFails = 1000;
 constexpr int kMaxRetries = 16;
 constexpr uint32_t kMinHashTableSize = 1009;
 constexpr uint32_t kMaxHashTableSize = 10000019;
 
-// "ADDR:PORT [weight=N] [backup]"
+// "ADDR:PORT [weight=N] [backup] [state=ready|drain|maint]"
 KeyError add_backend(ListenerConfig& listener, const ConfigEntry& entry) {
     auto words = split_words(entry.value);
     if (words.empty()) return bad_address("backend", entry.value);
@@ -216,6 +221,7 @@ KeyError add_backend(ListenerConfig& listener, const ConfigEntry& entry) {
     backend.line = entry.line;
     const std::string what = "backend " + address->to_string();
     bool have_weight = false;
+    bool have_state = false;
     for (size_t i = 1; i < words.size(); ++i) {
         std::string_view word = words[i];
         if (word == "backup") {
@@ -229,8 +235,17 @@ KeyError add_backend(ListenerConfig& listener, const ConfigEntry& entry) {
                        std::to_string(kMaxWeight) + ")";
             backend.weight = static_cast<uint32_t>(*weight);
             have_weight = true;
+        } else if (word.starts_with("state=")) {
+            if (have_state) return what + ": state given twice";
+            auto state = parse_backend_state(word.substr(6));
+            if (!state)
+                return what + ": bad state '" + std::string(word.substr(6)) + "' (expected " +
+                       expected_names<BackendAdminState>(kBackendStates) + ")";
+            backend.state = *state;
+            have_state = true;
         } else {
-            return what + ": unknown option '" + std::string(word) + "' (expected weight=N or backup)";
+            return what + ": unknown option '" + std::string(word) +
+                   "' (expected weight=N, backup or state=ready|drain|maint)";
         }
     }
     for (const BackendConfig& other : listener.backends)
@@ -306,6 +321,21 @@ const ConfigKeyRule<ListenerConfig> kListenerKeys[] = {
      [](ListenerConfig& l, const ConfigEntry& e) { return set_duration(l.check_timeout, e, false); }},
     {"rise", false, [](ListenerConfig& l, const ConfigEntry& e) { return set_number(l.rise, e, 1, kMaxRiseFall); }},
     {"fall", false, [](ListenerConfig& l, const ConfigEntry& e) { return set_number(l.fall, e, 1, kMaxRiseFall); }},
+    {"max_fails", false,
+     [](ListenerConfig& l, const ConfigEntry& e) { return set_number(l.max_fails, e, 0, kMaxMaxFails); }},
+    {"fail_timeout", false,
+     [](ListenerConfig& l, const ConfigEntry& e) { return set_duration(l.fail_timeout, e, false); }},
+    {"slow_start", false,
+     [](ListenerConfig& l, const ConfigEntry& e) { return set_duration(l.slow_start, e, true); }},
+    {"agent_port", false,
+     [](ListenerConfig& l, const ConfigEntry& e) -> KeyError {
+         uint16_t port = 0;
+         if (auto error = set_number(port, e, 1, 65535)) return error;
+         l.agent_port = port;
+         return std::nullopt;
+     }},
+    {"agent_interval", false,
+     [](ListenerConfig& l, const ConfigEntry& e) { return set_duration(l.agent_interval, e, false); }},
     {"connect_timeout", false,
      [](ListenerConfig& l, const ConfigEntry& e) { return set_duration(l.connect_timeout, e, false); }},
     {"idle_timeout", false,
@@ -370,7 +400,201 @@ void parse_listener_sections(std::span<const ConfigSection> sections, Config& co
 }
 
 // ---------------------------------------------------------------------------
-// The section table. [vrrp.NAME] joins here with its own SectionParser.
+// [vrrp.NAME] (DESIGN §9). Host facts (does the interface exist, is the notify
+// script executable) are checked by vrrp/vrrp_check.h, not here: parsing is pure.
+
+// The VRRP wire carries the interval in 12 bits of centiseconds (RFC 5798 §5.2.7).
+constexpr Millis kMinAdvertInterval{10};
+constexpr Millis kMaxAdvertInterval{40950};
+constexpr Millis kMaxPreemptDelay{3600 * 1000};
+constexpr int kMaxTrackWeight = 254;
+constexpr int kMaxGarpRepeat = 100;
+constexpr size_t kMaxInterfaceName = 15;  // IFNAMSIZ − 1
+constexpr size_t kMaxVips = 255;          // the advert's address count is 8 bits
+
+std::optional<Ipv4> parse_ipv4(std::string_view text) {
+    // inet_pton takes only the four-part dotted decimal form, which is what we want.
+    in_addr address{};
+    if (text.empty() || text.size() > 15 || inet_pton(AF_INET, std::string(text).c_str(), &address) != 1)
+        return std::nullopt;
+    return ntohl(address.s_addr);
+}
+
+bool is_multicast_or_reserved(Ipv4 address) {
+    const uint8_t first = uint8_t(address >> 24);
+    return address == 0 || first == 0 || first == 127 || first >= 224;
+}
+
+std::string format_prefix(const Ipv4Prefix& prefix) {
+    return format_ipv4(prefix.address) + "/" + std::to_string(prefix.prefix_len);
+}
+
+KeyError set_bool(bool& out, const ConfigEntry& entry) {
+    if (entry.value == "true") out = true;
+    else if (entry.value == "false") out = false;
+    else return "bad " + entry.key + " '" + entry.value + "' (expected true or false)";
+    return std::nullopt;
+}
+
+// "A.B.C.D/LEN", or "A.B.C.D" for /32.
+KeyError add_vip(VrrpInstanceConfig& vrrp, const ConfigEntry& entry) {
+    const std::string usage = " (expected A.B.C.D/LEN, LEN 1..32)";
+    const size_t slash = std::string_view(entry.value).find('/');
+    auto address = parse_ipv4(std::string_view(entry.value).substr(0, slash));
+    Ipv4Prefix vip;
+    if (!address) return "bad vip '" + entry.value + "'" + usage;
+    vip.address = *address;
+    if (slash != std::string::npos) {
+        auto length = parse_config_uint(std::string_view(entry.value).substr(slash + 1));
+        if (!length || *length < 1 || *length > 32) return "bad vip '" + entry.value + "'" + usage;
+        vip.prefix_len = uint8_t(*length);
+    }
+    if (is_multicast_or_reserved(vip.address))
+        return "vip " + format_ipv4(vip.address) + " is not a unicast host address";
+    for (const Ipv4Prefix& other : vrrp.vips)
+        if (other.address == vip.address) return "vip " + format_ipv4(vip.address) + " given twice";
+    if (vrrp.vips.size() == kMaxVips)
+        return "more than " + std::to_string(kMaxVips) + " vips (an advertisement carries at most that many)";
+    vrrp.vips.push_back(vip);
+    return std::nullopt;
+}
+
+KeyError set_ipv4_host(Ipv4& out, const ConfigEntry& entry) {
+    auto address = parse_ipv4(entry.value);
+    if (!address) return "bad " + entry.key + " '" + entry.value + "' (expected an IPv4 address A.B.C.D)";
+    if (is_multicast_or_reserved(*address))
+        return entry.key + " " + entry.value + " is not a unicast host address";
+    out = *address;
+    return std::nullopt;
+}
+
+const ConfigKeyRule<VrrpInstanceConfig> kVrrpKeys[] = {
+    {"interface", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
+         const bool ok = !e.value.empty() && e.value.size() <= kMaxInterfaceName && e.value != "." &&
+                         e.value != ".." && std::none_of(e.value.begin(), e.value.end(), [](char c) {
+                             return c == '/' || c == ':' || c == ' ' || c == '\t';
+                         });
+         if (!ok)
+             return "bad interface '" + e.value + "' (expected a network interface name of at most " +
+                    std::to_string(kMaxInterfaceName) + " characters)";
+         v.interface = e.value;
+         return std::nullopt;
+     }},
+    {"vrid", false, [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.vrid, e, 1, 255); }},
+    {"priority", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.priority, e, 1, 255); }},
+    {"advert_interval", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
+         Millis interval{};
+         if (auto error = set_duration(interval, e, true)) return error;
+         if (interval < kMinAdvertInterval || interval > kMaxAdvertInterval)
+             return "advert_interval " + e.value + " is outside 10ms..40950ms";
+         if (interval.count() % 10 != 0)
+             return "advert_interval " + e.value +
+                    " is not a multiple of 10ms (the advertisement carries centiseconds)";
+         v.advert_interval = interval;
+         return std::nullopt;
+     }},
+    {"vip", true, add_vip},
+    {"preempt", false, [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_bool(v.preempt, e); }},
+    {"preempt_delay", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
+         Millis delay{};
+         if (auto error = set_duration(delay, e, true)) return error;
+         if (delay > kMaxPreemptDelay) return "preempt_delay " + e.value + " is longer than 1h";
+         v.preempt_delay = delay;
+         return std::nullopt;
+     }},
+    {"unicast_peer", true,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
+         Ipv4 peer = 0;
+         if (auto error = set_ipv4_host(peer, e)) return error;
+         if (std::find(v.unicast_peers.begin(), v.unicast_peers.end(), peer) != v.unicast_peers.end())
+             return "unicast_peer " + e.value + " given twice";
+         v.unicast_peers.push_back(peer);
+         return std::nullopt;
+     }},
+    {"source_address", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_ipv4_host(v.primary_address, e); }},
+    {"track_listener", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
+         if (e.value.empty()) return std::string("track_listener must name a listener");
+         v.track_listener = e.value;
+         return std::nullopt;
+     }},
+    {"track_weight", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.track_weight, e, 0, kMaxTrackWeight); }},
+    {"notify", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) -> KeyError {
+         if (!e.value.starts_with('/')) return "notify '" + e.value + "' is not an absolute path";
+         v.notify = e.value;
+         return std::nullopt;
+     }},
+    {"garp_repeat", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_number(v.garp_repeat, e, 0, kMaxGarpRepeat); }},
+    {"garp_interval", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_duration(v.garp_interval, e, false); }},
+    {"garp_refresh", false,
+     [](VrrpInstanceConfig& v, const ConfigEntry& e) { return set_duration(v.garp_refresh, e, true); }},
+};
+
+void parse_vrrp_sections(std::span<const ConfigSection> sections, Config& config, ConfigDiagnostics& diag) {
+    std::map<std::string, int> header_line;                                // name → header line
+    std::map<std::pair<std::string, int>, std::string> router_owner;       // (interface, vrid) → name
+    std::map<Ipv4, std::string> vip_owner;                                 // vip → name
+    for (const ConfigSection& section : sections) {
+        const std::string label = "vrrp '" + section.name + "'";
+        auto [first, fresh] = header_line.emplace(section.name, section.line);
+        if (!fresh)
+            diag.error(section.line, "duplicate vrrp '" + section.name + "' (first at line " +
+                                         std::to_string(first->second) + ")");
+        VrrpInstanceConfig vrrp;
+        vrrp.name = section.name;
+        vrrp.line = section.line;
+        apply_config_keys<VrrpInstanceConfig>(section, kVrrpKeys, vrrp, label, diag);
+
+        const bool have_interface = section.find("interface") != nullptr;
+        const bool have_vrid = section.find("vrid") != nullptr;
+        if (!have_interface) diag.error(section.line, label + ": missing interface");
+        if (!have_vrid) diag.error(section.line, label + ": missing vrid (1..255, the same on both hosts)");
+        if (section.find("vip") == nullptr) diag.error(section.line, label + ": no vip (add 'vip = A.B.C.D/LEN')");
+        if (const ConfigEntry* track = section.find("track_listener");
+            track != nullptr && !vrrp.track_listener.empty() && config.find_listener(vrrp.track_listener) == nullptr)
+            diag.error(track->line, label + ": track_listener '" + vrrp.track_listener + "' is not a listener");
+        if (const ConfigEntry* weight = section.find("track_weight");
+            weight != nullptr && section.find("track_listener") == nullptr)
+            diag.error(weight->line, label + ": track_weight without track_listener");
+        // VIPs come and go with mastership; a host's own address must not.
+        for (const Ipv4Prefix& vip : vrrp.vips) {
+            if (vip.address == vrrp.primary_address)
+                diag.error(section.find("source_address")->line,
+                           label + ": source_address " + format_ipv4(vip.address) + " is also a vip");
+            if (std::find(vrrp.unicast_peers.begin(), vrrp.unicast_peers.end(), vip.address) != vrrp.unicast_peers.end())
+                diag.error(section.line, label + ": unicast_peer " + format_ipv4(vip.address) + " is also a vip");
+        }
+        if (!fresh) continue;
+
+        if (have_interface && have_vrid) {
+            auto [owner, unused] =
+                router_owner.emplace(std::make_pair(vrrp.interface, int(vrrp.vrid)), section.name);
+            if (!unused)
+                diag.error(section.find("vrid")->line,
+                           label + ": vrid " + std::to_string(vrrp.vrid) + " on " + vrrp.interface +
+                               " is already used by vrrp '" + owner->second + "'");
+        }
+        for (const Ipv4Prefix& vip : vrrp.vips) {
+            auto [owner, unused] = vip_owner.emplace(vip.address, section.name);
+            if (!unused)
+                diag.error(section.line, label + ": vip " + format_ipv4(vip.address) +
+                                             " is already managed by vrrp '" + owner->second + "'");
+        }
+        config.vrrp.push_back(std::move(vrrp));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The section table. A kind's parser runs after those of the rows above it.
 
 struct SectionKind {
     std::string_view kind;  // the header text before the first '.'
@@ -381,6 +605,7 @@ struct SectionKind {
 const SectionKind kSectionKinds[] = {
     {"global", false, parse_global_sections},
     {"listener", true, parse_listener_sections},
+    {"vrrp", true, parse_vrrp_sections},
 };
 
 std::string expected_sections() {
@@ -652,6 +877,21 @@ ConfigParseResult load_config_file(const std::string& path) {
     return parse_config(text, path);
 }
 
+std::string_view format_scheduler(SchedulerKind kind) { return name_of<SchedulerKind>(kind, kSchedulers); }
+std::string_view format_splice_mode(SpliceMode mode) { return name_of<SpliceMode>(mode, kSpliceModes); }
+std::string_view format_proxy_protocol(ProxyProtocol protocol) {
+    return name_of<ProxyProtocol>(protocol, kProxyProtocols);
+}
+std::string_view format_backend_state(BackendAdminState state) {
+    return name_of<BackendAdminState>(state, kBackendStates);
+}
+std::optional<BackendAdminState> parse_backend_state(std::string_view text) {
+    for (const auto& named : kBackendStates)
+        if (named.name == text) return named.value;
+    return std::nullopt;
+}
+std::string format_health_check(const HealthCheckSpec& check) { return format_check(check); }
+
 std::string format_config(const Config& config) {
     std::string out;
     const GlobalConfig& global = config.global;
@@ -676,6 +916,8 @@ std::string format_config(const Config& config) {
             std::string text = backend.address.to_string();
             if (backend.weight != 1) text += " weight=" + std::to_string(backend.weight);
             if (backend.backup) text += " backup";
+            if (backend.state != BackendAdminState::kReady)
+                text += " state=" + std::string(format_backend_state(backend.state));
             write_key(out, "backend", text);
         }
         write_if_changed(out, "check", listener.check, defaults.check, format_check(listener.check));
@@ -686,6 +928,15 @@ std::string format_config(const Config& config) {
                          format_duration(listener.check_timeout));
         write_if_changed(out, "rise", listener.rise, defaults.rise, std::to_string(listener.rise));
         write_if_changed(out, "fall", listener.fall, defaults.fall, std::to_string(listener.fall));
+        write_if_changed(out, "max_fails", listener.max_fails, defaults.max_fails,
+                         std::to_string(listener.max_fails));
+        write_if_changed(out, "fail_timeout", listener.fail_timeout, defaults.fail_timeout,
+                         format_duration(listener.fail_timeout));
+        write_if_changed(out, "slow_start", listener.slow_start, defaults.slow_start,
+                         format_duration(listener.slow_start));
+        if (listener.agent_port) write_key(out, "agent_port", std::to_string(*listener.agent_port));
+        write_if_changed(out, "agent_interval", listener.agent_interval, defaults.agent_interval,
+                         format_duration(listener.agent_interval));
         write_if_changed(out, "connect_timeout", listener.connect_timeout, defaults.connect_timeout,
                          format_duration(listener.connect_timeout));
         write_if_changed(out, "idle_timeout", listener.idle_timeout, defaults.idle_timeout,
@@ -703,6 +954,34 @@ std::string format_config(const Config& config) {
                          std::string(name_of<ProxyProtocol>(listener.proxy_protocol, kProxyProtocols)));
         write_if_changed(out, "hash_table_size", listener.hash_table_size, defaults.hash_table_size,
                          std::to_string(listener.hash_table_size));
+    }
+
+    const VrrpInstanceConfig vrrp_defaults;
+    for (const VrrpInstanceConfig& vrrp : config.vrrp) {
+        out += "\n[vrrp." + vrrp.name + "]\n";
+        write_key(out, "interface", vrrp.interface);
+        write_key(out, "vrid", std::to_string(vrrp.vrid));
+        write_key(out, "priority", std::to_string(vrrp.priority));
+        write_if_changed(out, "advert_interval", vrrp.advert_interval, vrrp_defaults.advert_interval,
+                         format_duration(vrrp.advert_interval));
+        for (const Ipv4Prefix& vip : vrrp.vips) write_key(out, "vip", format_prefix(vip));
+        write_if_changed(out, "preempt", vrrp.preempt, vrrp_defaults.preempt,
+                         std::string(vrrp.preempt ? "true" : "false"));
+        write_if_changed(out, "preempt_delay", vrrp.preempt_delay, vrrp_defaults.preempt_delay,
+                         format_duration(vrrp.preempt_delay));
+        for (Ipv4 peer : vrrp.unicast_peers) write_key(out, "unicast_peer", format_ipv4(peer));
+        if (vrrp.primary_address != 0) write_key(out, "source_address", format_ipv4(vrrp.primary_address));
+        write_if_changed(out, "track_listener", vrrp.track_listener, vrrp_defaults.track_listener,
+                         vrrp.track_listener);
+        write_if_changed(out, "track_weight", vrrp.track_weight, vrrp_defaults.track_weight,
+                         std::to_string(vrrp.track_weight));
+        write_if_changed(out, "notify", vrrp.notify, vrrp_defaults.notify, vrrp.notify);
+        write_if_changed(out, "garp_repeat", vrrp.garp_repeat, vrrp_defaults.garp_repeat,
+                         std::to_string(vrrp.garp_repeat));
+        write_if_changed(out, "garp_interval", vrrp.garp_interval, vrrp_defaults.garp_interval,
+                         format_duration(vrrp.garp_interval));
+        write_if_changed(out, "garp_refresh", vrrp.garp_refresh, vrrp_defaults.garp_refresh,
+                         format_duration(vrrp.garp_refresh));
     }
     return out;
 }

@@ -39,13 +39,22 @@ ConfigParseResult parse_config(std::string_view text, const std::string& file_na
 // "PATH:0: cannot read: <strerror>".
 ConfigParseResult load_config_file(const std::string& path);
 
-// Writes `config` as ringlb.conf text: [global] then each listener in order;
-// bind, scheduler and backends always, other keys only where they differ from
-// the defaults in config.h. For any config parse_config produced,
+// Writes `config` as ringlb.conf text: [global], each listener, then each
+// [vrrp.NAME], in order; bind, scheduler and backends (interface, vrid,
+// priority and vips) always, other keys only where they differ from the
+// defaults in config.h. For any config parse_config produced,
 // parse_config(format_config(c)) equals c except for the line and source_file
 // fields. Values are written verbatim: a string containing '#' or a newline
 // cannot be represented and does not come back.
 std::string format_config(const Config& config);
+
+// Values as the file spells them ("leastconn", "drain", "http GET / expect 200").
+std::string_view format_scheduler(SchedulerKind kind);
+std::string_view format_splice_mode(SpliceMode mode);
+std::string_view format_proxy_protocol(ProxyProtocol protocol);
+std::string_view format_backend_state(BackendAdminState state);
+std::optional<BackendAdminState> parse_backend_state(std::string_view text);  // "ready" | "drain" | "maint"
+std::string format_health_check(const HealthCheckSpec& check);
 
 // ---------------------------------------------------------------------------
 // The pieces a section parser works with. Adding a section kind ([vrrp.NAME])

@@ -73,6 +73,9 @@ struct Connection {
     uint64_t tried_mask = 0;      // backends already tried (first 64)
     uint64_t source_hash = 0;     // source-hash scheduler: hash of the client address
     int64_t accepted_ms = 0;
+    int64_t connect_started_us = 0;  // monotonic µs when the current connect attempt began
+    int64_t connect_us = -1;      // how long the successful connect took, µs; -1 until connected
+    InetAddr client;              // set at accept when the access log or source-hash needs it
     std::shared_ptr<const ListenerRuntime> listener;
     std::shared_ptr<BackendState> backend;
     Direction dirs[2];            // [0] client→backend, [1] backend→client

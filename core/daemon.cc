@@ -2,12 +2,16 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
 #include "core/config_parse.h"
+#include "core/control_server.h"
 #include "core/listener_socket.h"
 #include "core/log.h"
+#include "core/metrics_http.h"
 #include "core/sched_source_hash.h"
 #include "core/version.h"
 
@@ -21,9 +25,10 @@ int resolve_worker_count(int configured) {
     return 1;
 }
 
-Daemon::Daemon(std::string config_path, std::shared_ptr<const Config> config)
-    : config_path_(std::move(config_path)), config_(std::move(config)) {
+Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config)
+    : config_path_(store->path()), config_(std::move(config)), store_(std::move(store)) {
     worker_count_ = resolve_worker_count(config_->global.workers);
+    access_log_ = std::make_unique<AccessLog>(worker_count_);
 }
 
 Daemon::~Daemon() = default;
@@ -74,26 +79,28 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
             if (!state) state = std::make_shared<BackendState>(bc.address);
             runtime->backends.push_back({bc, state});
         }
-        if (lc.scheduler == SchedulerKind::kSourceHash) runtime->maglev = build_listener_maglev(lc);
+        if (lc.scheduler == SchedulerKind::kSourceHash)
+            runtime->maglev = std::make_shared<MaglevSlot>(build_listener_maglev(lc));
         snapshot->listeners.push_back({runtime, sockets});
     }
     return snapshot;
 }
 
 std::string Daemon::reload() {
-    ConfigParseResult result = load_config_file(config_path_);
-    if (!result.ok()) {
-        std::string why;
-        for (const ConfigError& error : result.errors) {
-            spdlog::error("reload refused: {}", error.to_string());
-            why += (why.empty() ? "" : "\n") + error.to_string();
-        }
-        spdlog::error("reload refused: {} error(s); the running configuration stays", result.errors.size());
-        return why;
+    // Through the store, so that its copy of the file stays the one running.
+    std::string error = store_->reload([this](std::shared_ptr<const Config> next) { return apply_config(next); });
+    if (error.empty()) {
+        spdlog::info("reloaded {}: {} listener(s)", config_path_, config()->listeners.size());
+        return "";
     }
-    std::string error = apply_config(result.config);
-    if (error.empty()) spdlog::info("reloaded {}: {} listener(s)", config_path_, result.config->listeners.size());
-    else spdlog::error("reload refused: {}; the running configuration stays", error);
+    size_t start = 0;
+    while (start < error.size()) {
+        size_t end = error.find('\n', start);
+        if (end == std::string::npos) end = error.size();
+        spdlog::error("reload refused: {}", error.substr(start, end - start));
+        start = end + 1;
+    }
+    spdlog::error("reload refused; the running configuration stays");
     return error;
 }
 
@@ -109,10 +116,28 @@ std::string Daemon::apply_config(std::shared_ptr<const Config> next) {
     } catch (const std::exception&) {
         // The parser only accepts known levels; nothing to do.
     }
+    shutdown_listeners(*previous, snapshot.get());
+    publish_admin_states(*snapshot);  // drain/maint hold before any worker sees the snapshot
     snapshots_.store(snapshot);
+    if (next->global.control_socket != config_->global.control_socket || next->global.metrics != config_->global.metrics)
+        spdlog::warn("control_socket and metrics changes take effect when ringlbd restarts");
     config_ = next;
     for (auto& worker : workers_) worker->request_reload();
+    if (std::string log_error = access_log_->configure(next->global.access_log); !log_error.empty())
+        spdlog::error("{}; access log off", log_error);
     return "";
+}
+
+void Daemon::shutdown_listeners(const RuntimeSnapshot& old, const RuntimeSnapshot* next) {
+    for (const ListenerEntry& entry : old.listeners) {
+        bool kept = false;
+        if (next)
+            for (const ListenerEntry& n : next->listeners) kept = kept || n.sockets == entry.sockets;
+        if (kept) continue;
+        // shutdown() works although io_uring still holds the sockets: accepts fail
+        // with EINVAL and the kernel answers new SYNs with RST.
+        for (const UniqueFd& fd : entry.sockets->per_worker) ::shutdown(fd.get(), SHUT_RDWR);
+    }
 }
 
 std::shared_ptr<const Config> Daemon::config() const {
@@ -126,27 +151,81 @@ DaemonStatus Daemon::status() const {
                         snapshot ? snapshot->listeners.size() : 0};
 }
 
+ControlContext Daemon::control_context() {
+    ControlContext context;
+    context.config = [this] { return config(); };
+    context.snapshot = [this] { return snapshot(); };
+    context.status = [this] {
+        DaemonStatus s = status();
+        auto snap = snapshot();
+        auto running = config();
+        return nlohmann::json{
+            {"version", s.version},
+            {"pid", int64_t(::getpid())},
+            {"uptime_ms", s.uptime_ms},
+            {"workers", s.workers},
+            {"config", s.config_path},
+            {"listeners", running ? running->listeners.size() : 0},
+            {"listeners_bound", s.listeners},
+            {"access_log", {{"path", access_log_->path()},
+                            {"lines", access_log_->lines_written()},
+                            {"dropped", access_log_->lines_dropped()}}},
+        };
+    };
+    context.update = [this](const ConfigStore::Change& change) {
+        return store_->update(change, [this](std::shared_ptr<const Config> next) { return apply_config(next); });
+    };
+    context.reload = [this] { return reload(); };
+    return context;
+}
+
+std::string Daemon::metrics_page() const {
+    auto snap = snapshot();
+    return format_metrics(snap.get(), {RINGLB_VERSION, access_log_->lines_written(), access_log_->lines_dropped()});
+}
+
 void Daemon::stop() {
     {
         std::lock_guard lock(mutex_);
+        // Stop listening now, whoever still holds the snapshot: new clients are
+        // refused instead of waiting in a backlog nobody accepts from.
+        if (auto last = snapshots_.load()) shutdown_listeners(*last, nullptr);
         snapshots_.store(nullptr);
     }
+    if (control_) control_->stop();
     spdlog::info("stopping: no new connections; live ones may finish within {} ms",
                  config_->global.shutdown_grace.count());
+    if (health_) health_->stop();
     for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count());
     for (auto& worker : workers_) worker->join();
+    access_log_->flush_all();  // the workers are gone: their last lines
     spdlog::info("stopped");
 }
 
 int Daemon::run() {
     spdlog::info("ringlbd {} starting: config {}, {} worker(s)", RINGLB_VERSION, config_path_, worker_count_);
     started_ms_ = monotonic_ms();
+    if (std::string log_error = access_log_->configure(config_->global.access_log); !log_error.empty())
+        spdlog::error("{}; access log off", log_error);
+    // Before any listener binds: without its control socket ringlbd does not start.
+    ControlServerOptions control_options;
+    control_options.socket_path = config_->global.control_socket;
+    control_options.metrics = config_->global.metrics;
+    control_ = std::make_unique<ControlServer>(control_options, control_context(), [this] { return metrics_page(); });
+    control_->open();
     std::string unused;
-    snapshots_.store(build_snapshot(config_, nullptr, false, &unused));
+    auto first = build_snapshot(config_, nullptr, false, &unused);
+    publish_admin_states(*first);
+    snapshots_.store(first);
+    WorkerOptions worker_options;
+    worker_options.access_log = access_log_.get();
     for (int i = 0; i < worker_count_; ++i) {
-        workers_.push_back(std::make_unique<Worker>(i, snapshots_, WorkerOptions{}));
+        workers_.push_back(std::make_unique<Worker>(i, snapshots_, worker_options));
         workers_.back()->start();
     }
+    health_ = std::make_unique<HealthChecker>(snapshots_);
+    health_->start();
+    control_->start();
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
@@ -155,6 +234,10 @@ int Daemon::run() {
         if (sig == SIGHUP) {
             spdlog::info("SIGHUP: reloading {}", config_path_);
             reload();
+        } else if (sig == SIGUSR1) {
+            spdlog::info("SIGUSR1: reopening the access log");
+            if (std::string error = access_log_->reopen(); !error.empty())
+                spdlog::error("{}; still writing to the old file", error);
         } else if (sig == SIGTERM || sig == SIGINT) {
             spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             stop();

@@ -8,11 +8,17 @@
 #include <string>
 #include <vector>
 
+#include "core/access_log.h"
 #include "core/config.h"
+#include "core/config_store.h"
+#include "core/control_commands.h"
+#include "core/health_checker.h"
 #include "core/runtime.h"
 #include "core/worker.h"
 
 namespace ringlb {
+
+class ControlServer;
 
 struct DaemonStatus {
     std::string version;
@@ -24,7 +30,9 @@ struct DaemonStatus {
 
 class Daemon {
 public:
-    Daemon(std::string config_path, std::shared_ptr<const Config> config);
+    // `config` is what `store` loaded; changes made through the control socket
+    // are written back through the store.
+    Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config);
     ~Daemon();
 
     // Runs until SIGTERM/SIGINT and the shutdown grace; returns the exit code.
@@ -46,6 +54,8 @@ public:
     std::shared_ptr<const RuntimeSnapshot> snapshot() const { return snapshots_.load(); }
     std::shared_ptr<const Config> config() const;
     DaemonStatus status() const;
+    // Workers write their access log lines through access_log().writer(index).
+    AccessLog& access_log() { return *access_log_; }
 
     static void block_signals();
 
@@ -56,6 +66,12 @@ private:
                                                           const RuntimeSnapshot* previous, bool strict,
                                                           std::string* error);
     void stop();
+    // Shuts down the listening sockets of `old` that `next` does not keep (all of
+    // them when next is null).
+    static void shutdown_listeners(const RuntimeSnapshot& old, const RuntimeSnapshot* next);
+    // What the control commands see of this daemon (control thread).
+    ControlContext control_context();
+    std::string metrics_page() const;
 
     std::string config_path_;
     mutable std::mutex mutex_;                 // serialises config changes; guards config_
@@ -64,7 +80,11 @@ private:
     int64_t started_ms_ = 0;
     uint64_t next_version_ = 1;
     SnapshotHolder snapshots_;
+    std::unique_ptr<AccessLog> access_log_;   // declared before workers_: outlives them
     std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<HealthChecker> health_;   // follows snapshots_ on its own thread
+    std::shared_ptr<ConfigStore> store_;      // the file: reload and ringlbctl's changes
+    std::unique_ptr<ControlServer> control_;  // control socket and metrics, own thread
 };
 
 int resolve_worker_count(int configured);

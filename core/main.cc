@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "core/config_parse.h"
+#include "core/config_store.h"
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/uring.h"
@@ -54,7 +55,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     const std::string path = args["config"].as<std::string>();
-    ConfigParseResult loaded = load_config_file(path);
+    // Loaded through the store, which remembers the content: ringlbctl's
+    // write-backs refuse to overwrite a file edited since.
+    auto store = std::make_shared<ConfigStore>(path);
+    ConfigParseResult loaded = store->load();
     if (args.count("check")) {
         for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";
         if (!loaded.ok()) return 1;
@@ -79,7 +83,7 @@ int main(int argc, char** argv) {
     raise_fd_limit();
     Daemon::block_signals();
     try {
-        Daemon daemon(path, loaded.config);
+        Daemon daemon(store, loaded.config);
         return daemon.run();
     } catch (const std::exception& error) {
         spdlog::critical("{}", error.what());

@@ -27,13 +27,13 @@ struct BackendRef {
 
 // What a connection needs of its listener; live connections keep it alive,
 // so it must not own the listening sockets (those close when the listener goes).
-struct MaglevTables;
+class MaglevSlot;
 
 struct ListenerRuntime {
     ListenerConfig config;
     std::vector<BackendRef> backends;
     std::shared_ptr<ListenerStats> stats;
-    std::shared_ptr<const MaglevTables> maglev;   // source-hash only
+    std::shared_ptr<MaglevSlot> maglev;          // source-hash only; rebuilt on health changes
 };
 
 struct ListenerEntry {

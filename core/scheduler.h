@@ -29,11 +29,11 @@ public:
     virtual size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) = 0;
 };
 
-struct MaglevTables;
+class MaglevSlot;
 
 // backend_count: size of the listener's backend list the candidates index into.
-// maglev: the listener's tables, required for source-hash.
+// maglev: the listener's published tables, required for source-hash.
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count,
-                                          std::shared_ptr<const MaglevTables> maglev);
+                                          std::shared_ptr<MaglevSlot> maglev);
 
 }  // namespace ringlb

@@ -2,8 +2,10 @@
 // shares a written line; readers sum the workers' entries.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 
 namespace ringlb {
@@ -14,6 +16,12 @@ inline void bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// Upper bounds of the connect-time histogram buckets, in µs (exported as
+// ringlb_connect_seconds); one more bucket, +Inf, follows the last.
+inline constexpr uint64_t kConnectBucketsUs[] = {100,    250,    500,    1000,    2500,    5000,    10000, 25000,
+                                                 50000,  100000, 250000, 500000,  1000000, 2500000, 5000000};
+inline constexpr size_t kConnectBuckets = std::size(kConnectBucketsUs) + 1;
+
 struct alignas(64) WorkerListenerStats {
     std::atomic<uint64_t> connections_total{0};   // accepted
     std::atomic<uint64_t> connections_refused{0}; // closed because no backend could take them
@@ -21,10 +29,24 @@ struct alignas(64) WorkerListenerStats {
     std::atomic<uint64_t> bytes_in{0};            // client → backend
     std::atomic<uint64_t> bytes_out{0};           // backend → client
     std::atomic<uint64_t> active{0};              // written as a gauge by its worker
+    // Successful backend connects by duration (observe_connect): per-bucket
+    // counts, not cumulative; the last bucket is +Inf.
+    std::atomic<uint64_t> connect_buckets[kConnectBuckets] = {};
+    std::atomic<uint64_t> connect_sum_us{0};
 };
+
+// Called by the worker that owns `stats` when a backend connect succeeds.
+inline void observe_connect(WorkerListenerStats& stats, uint64_t micros) {
+    size_t bucket = 0;
+    while (bucket < std::size(kConnectBucketsUs) && micros > kConnectBucketsUs[bucket]) ++bucket;
+    bump(stats.connect_buckets[bucket]);
+    bump(stats.connect_sum_us, micros);
+}
 
 struct ListenerTotals {
     uint64_t connections_total = 0, connections_refused = 0, queue_timeouts = 0, bytes_in = 0, bytes_out = 0, active = 0;
+    std::array<uint64_t, kConnectBuckets> connect_buckets{};   // per bucket, not cumulative
+    uint64_t connect_sum_us = 0;
 };
 
 class ListenerStats {
@@ -42,6 +64,9 @@ public:
             t.bytes_in += w.bytes_in.load(std::memory_order_relaxed);
             t.bytes_out += w.bytes_out.load(std::memory_order_relaxed);
             t.active += w.active.load(std::memory_order_relaxed);
+            for (size_t b = 0; b < kConnectBuckets; ++b)
+                t.connect_buckets[b] += w.connect_buckets[b].load(std::memory_order_relaxed);
+            t.connect_sum_us += w.connect_sum_us.load(std::memory_order_relaxed);
         }
         return t;
     }

@@ -13,6 +13,7 @@
 #include <future>
 #include <stdexcept>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/maglev.h"
 #include "core/proxy_header.h"
@@ -47,7 +48,9 @@ Worker::Worker(int index, const SnapshotHolder& snapshots, WorkerOptions options
     : index_(index),
       snapshots_(snapshots),
       options_(options),
-      pipes_(options.pipe_size, options.max_idle_pipes) {}
+      pipes_(options.pipe_size, options.max_idle_pipes) {
+    if (options_.access_log) access_log_ = &options_.access_log->writer(index_);
+}
 
 Worker::~Worker() {
     if (thread_.joinable()) {
@@ -214,6 +217,7 @@ void Worker::on_wake() {
 
 void Worker::on_tick() {
     heartbeat_.fetch_add(1, std::memory_order_relaxed);
+    if (access_log_) access_log_->on_tick();
     expired_.clear();
     timeouts_.collect_expired(now_ms_, expired_);
     for (uint32_t slot : expired_) {
@@ -379,11 +383,14 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
     conn.listener_slot = listener_slot;
     conn.accepted_ms = now_ms_;
     set_nodelay(fd);
-    if (wl.runtime->config.scheduler == SchedulerKind::kSourceHash) {
+    const bool source_hash = wl.runtime->config.scheduler == SchedulerKind::kSourceHash;
+    if (source_hash || (access_log_ && access_log_->enabled())) {
         sockaddr_storage peer{};
         socklen_t len = sizeof(peer);
-        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0)
-            conn.source_hash = hash_source_address(InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), len));
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
+            conn.client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), len);
+            if (source_hash) conn.source_hash = hash_source_address(conn.client);
+        }
     }
     auto& stats = wl.runtime->stats->worker(index_);
     bump(stats.connections_total);
@@ -409,7 +416,9 @@ Worker::PickResult Worker::pick_backend(Connection& conn, uint32_t* index) {
         candidates_.clear();
         for (uint32_t i = 0; i < backends.size(); ++i) {
             const BackendRef& b = backends[i];
-            if (b.config.backup != pass.backup || !b.state->healthy.load(std::memory_order_relaxed)) continue;
+            if (b.config.backup != pass.backup || b.config.state != BackendAdminState::kReady ||
+                !b.state->healthy.load(std::memory_order_relaxed))
+                continue;
             if (tried(i) != pass.allow_tried) continue;
             int64_t active = b.state->active.load(std::memory_order_relaxed);
             if (limit && active >= limit) {
@@ -486,6 +495,7 @@ void Worker::connect_next(uint32_t slot) {
     conn.backend_index = index;
     if (index < 64) conn.tried_mask |= uint64_t(1) << index;
     ++conn.attempts;
+    conn.connect_started_us = monotonic_us();
 
     io_uring_sqe* sqe = sqe_for(slot, Op::kConnect);
     io_uring_prep_connect(sqe, fd, backend.config.address.sockaddr_ptr(), backend.config.address.sockaddr_len());
@@ -558,6 +568,8 @@ void Worker::handle_connect(uint32_t slot, int res) {
     --conn.in_flight;
     if (conn.state != ConnState::kConnecting) return maybe_free(slot);
     if (res == 0) {
+        conn.connect_us = monotonic_us() - conn.connect_started_us;
+        observe_connect(conn.listener->stats->worker(index_), uint64_t(conn.connect_us));
         conn.state = ConnState::kForwarding;
         conn.backend->connections_total.fetch_add(1, std::memory_order_relaxed);
         if (conn.listener->config.proxy_protocol != ProxyProtocol::kOff && !send_proxy_header(conn))
@@ -583,6 +595,7 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     spdlog::debug("worker {}: connection {} closed: {}", index_, slot, close_reason_name(reason));
     conn.state = ConnState::kClosing;
     conn.reason = reason;
+    if (access_log_) access_log_->log(conn, now_ms_);
     timeouts_.disarm(slot);
     for (int fd : {conn.client_fd, conn.backend_fd}) {
         if (fd < 0) continue;

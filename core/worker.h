@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/access_log.h"
 #include "core/buffer_ring.h"
 #include "core/connection.h"
 #include "core/op_tag.h"
@@ -34,6 +35,7 @@ struct WorkerOptions {
     uint32_t buffer_size = 16 * 1024;
     size_t pipe_size = 256 * 1024;     // F_SETPIPE_SZ for splice pipes
     size_t max_idle_pipes = 64;
+    AccessLog* access_log = nullptr;   // one line per closed connection; null: none
 };
 
 // The daemon publishes snapshots here; workers read it when woken.
@@ -168,6 +170,7 @@ private:
     int64_t stop_deadline_ms_ = 0;
     bool deadline_passed_ = false;
 
+    AccessLogWriter* access_log_ = nullptr;  // this worker's writer of options_.access_log
     std::atomic<uint64_t> heartbeat_{0};
     std::atomic<uint32_t> live_{0};
     std::thread thread_;

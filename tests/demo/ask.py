@@ -1,15 +1,19 @@
-"""Opens N connections through the balancer and counts which backend answered."""
+"""Opens N connections through the balancer and counts which backend answered.
+
+Usage: ask.py PORT COUNT [HOST]
+"""
 import collections
 import socket
 import sys
 
 port, count = int(sys.argv[1]), int(sys.argv[2])
+host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
 seen = collections.Counter()
 failed = 0
 held = []
 for _ in range(count):
     try:
-        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conn = socket.create_connection((host, port), timeout=5)
         name = conn.makefile().readline().strip()
         seen[name or "(closed)"] += 1
         held.append(conn)  # keep it open so leastconn spreads the next ones

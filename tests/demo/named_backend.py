@@ -1,6 +1,6 @@
 """A demo backend: answers every connection with its own name, then echoes.
 
-Usage: named_backend.py NAME PORT MAX_SECONDS  (exits by itself after MAX_SECONDS)
+Usage: named_backend.py NAME PORT MAX_SECONDS [HOST]  (exits by itself after MAX_SECONDS)
 """
 import socket
 import sys
@@ -8,9 +8,10 @@ import threading
 import time
 
 name, port, max_seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+host = sys.argv[4] if len(sys.argv) > 4 else "127.0.0.1"
 server = socket.socket()
 server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("127.0.0.1", port))
+server.bind((host, port))
 server.listen(256)
 server.settimeout(0.2)
 

@@ -32,6 +32,7 @@ Config without_positions(Config config) {
         listener.line = 0;
         for (BackendConfig& backend : listener.backends) backend.line = 0;
     }
+    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = 0;
     return config;
 }
 
@@ -197,11 +198,11 @@ TEST(ConfigParse, EachSchedulerNameIsAccepted) {
 }
 
 TEST(ConfigParse, UnknownSectionIsReportedAtItsHeaderAndItsKeysAreSkipped) {
-    auto result = parse(lines({"[global]", "workers = 2", "[vrrp.vip1]", "interface = eth0", "vrid = 51",
+    auto result = parse(lines({"[global]", "workers = 2", "[backend.b1]", "interface = eth0", "vrid = 51",
                                "[listener.web]", "bind = 127.0.0.1:80", "backend = 127.0.0.2:80"}));
     EXPECT_EQ(error_texts(result),
               std::vector<std::string>{
-                  "t.conf:3: unknown section [vrrp.vip1] (expected [global] or [listener.NAME])"});
+                  "t.conf:3: unknown section [backend.b1] (expected [global], [listener.NAME] or [vrrp.NAME])"});
 }
 
 TEST(ConfigParse, MalformedSectionHeadersAreReported) {
@@ -213,7 +214,7 @@ TEST(ConfigParse, MalformedSectionHeadersAreReported) {
                   "t.conf:3: section [global] takes no name, found [global.main]",
                   "t.conf:4: bad listener name 'we b' (letters, digits, '-' and '_' only)",
                   "t.conf:5: bad listener name 'a.b' (letters, digits, '-' and '_' only)",
-                  "t.conf:6: unknown section [Global] (expected [global] or [listener.NAME])",
+                  "t.conf:6: unknown section [Global] (expected [global], [listener.NAME] or [vrrp.NAME])",
               }));
 }
 
@@ -372,8 +373,8 @@ TEST(ConfigParse, SyntaxErrorsAreAllReportedAndStopBeforeKeysAreChecked) {
     // file does not even tokenize.
     EXPECT_EQ(error_texts(result),
               (std::vector<std::string>{
-                  "t.conf:1: key 'workers' comes before any section (expected [global] or [listener.NAME] "
-                  "first)",
+                  "t.conf:1: key 'workers' comes before any section (expected [global], [listener.NAME] or "
+                  "[vrrp.NAME] first)",
                   "t.conf:3: expected '[section]' or 'key = value', found 'workers'",
                   "t.conf:4: empty section name '[]'",
                   "t.conf:7: missing key before '='",
@@ -394,7 +395,7 @@ TEST(ConfigParse, EveryErrorIsReportedInLineOrder) {
         "bind = 127.0.0.1:80",               // 8  duplicate bind
         "backend = 127.0.0.2:80 weight=999", // 9  (counts as a backend: no "no backends" noise)
         "colour = blue",                     // 10
-        "[vrrp.vip1]",                       // 11
+        "[backend.b1]",                      // 11
     }));
     EXPECT_EQ(error_texts(result),
               (std::vector<std::string>{
@@ -407,7 +408,7 @@ TEST(ConfigParse, EveryErrorIsReportedInLineOrder) {
                   "t.conf:8: listener 'api': bind 127.0.0.1:80 is already used by listener 'web' at line 4",
                   "t.conf:9: listener 'api': backend 127.0.0.2:80: bad weight '999' (expected a number 1..256)",
                   "t.conf:10: listener 'api': unknown key 'colour'",
-                  "t.conf:11: unknown section [vrrp.vip1] (expected [global] or [listener.NAME])",
+                  "t.conf:11: unknown section [backend.b1] (expected [global], [listener.NAME] or [vrrp.NAME])",
               }));
     EXPECT_EQ(result.config, nullptr);
 }

@@ -36,7 +36,7 @@ uint64_t hash_of(uint32_t n) {
 
 TEST(SourceHash, TheSameClientAlwaysGetsTheSameBackend) {
     auto l = listener_with({"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80"});
-    SourceHashScheduler s(build_listener_maglev(l), 3);
+    SourceHashScheduler s(std::make_shared<MaglevSlot>(build_listener_maglev(l)), 3);
     auto c = candidates_for(l, false);
     for (uint32_t client = 0; client < 200; ++client) {
         uint32_t first = c[s.pick(c, hash_of(client))].index;
@@ -46,7 +46,7 @@ TEST(SourceHash, TheSameClientAlwaysGetsTheSameBackend) {
 
 TEST(SourceHash, ClientsSpreadOverAllBackends) {
     auto l = listener_with({"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80"});
-    SourceHashScheduler s(build_listener_maglev(l), 3);
+    SourceHashScheduler s(std::make_shared<MaglevSlot>(build_listener_maglev(l)), 3);
     auto c = candidates_for(l, false);
     std::map<uint32_t, int> hits;
     for (uint32_t client = 0; client < 3000; ++client) hits[c[s.pick(c, hash_of(client))].index]++;
@@ -55,7 +55,7 @@ TEST(SourceHash, ClientsSpreadOverAllBackends) {
 
 TEST(SourceHash, AnUnavailableBackendMovesOnlyItsOwnClients) {
     auto l = listener_with({"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80", "10.1.0.4:80"});
-    SourceHashScheduler s(build_listener_maglev(l), 4);
+    SourceHashScheduler s(std::make_shared<MaglevSlot>(build_listener_maglev(l)), 4);
     auto all = candidates_for(l, false);
     auto without_second = candidates_for(l, false, 1);
     for (uint32_t client = 0; client < 1000; ++client) {
@@ -70,7 +70,7 @@ TEST(SourceHash, AnUnavailableBackendMovesOnlyItsOwnClients) {
 
 TEST(SourceHash, BackupsUseTheirOwnTable) {
     auto l = listener_with({"10.1.0.1:80", "10.1.0.8:80", "10.1.0.9:80"}, {false, true, true});
-    SourceHashScheduler s(build_listener_maglev(l), 3);
+    SourceHashScheduler s(std::make_shared<MaglevSlot>(build_listener_maglev(l)), 3);
     auto backups = candidates_for(l, true);
     std::map<uint32_t, int> hits;
     for (uint32_t client = 0; client < 1000; ++client) {
@@ -80,6 +80,35 @@ TEST(SourceHash, BackupsUseTheirOwnTable) {
     }
     EXPECT_GT(hits[1], 350);
     EXPECT_GT(hits[2], 350);
+}
+
+TEST(SourceHash, ATableRebuiltWithoutADownBackendIsPickedUpByWorkers) {
+    auto l = listener_with({"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80", "10.1.0.4:80"});
+    auto slot = std::make_shared<MaglevSlot>(build_listener_maglev(l));
+    SourceHashScheduler s(slot, 4);
+    auto without_second = candidates_for(l, false, 1);
+    std::map<uint32_t, uint32_t> by_probe;
+    for (uint32_t client = 0; client < 2000; ++client)
+        by_probe[client] = without_second[s.pick(without_second, hash_of(client))].index;
+
+    slot->store(build_listener_maglev(l, {true, false, true, true}));
+    uint32_t differ = 0;
+    for (uint32_t client = 0; client < 2000; ++client) {
+        uint32_t chosen = without_second[s.pick(without_second, hash_of(client))].index;
+        EXPECT_NE(chosen, 1u);
+        differ += chosen != by_probe[client];
+    }
+    // The rebuilt table is in use (its choices differ from the fallback probe's for
+    // some clients), and it is Maglev: most clients keep their backend.
+    EXPECT_GT(differ, 0u);
+    EXPECT_LT(differ, 2000u / 4);
+}
+
+TEST(SourceHash, RebuiltTablesLeaveOutExactlyTheUnavailableBackends) {
+    auto l = listener_with({"10.1.0.1:80", "10.1.0.2:80", "10.1.0.3:80"});
+    auto tables = build_listener_maglev(l, {true, false, true});
+    EXPECT_EQ(tables->built_from, (std::vector<bool>{true, false, true}));
+    for (uint32_t entry : tables->primary) EXPECT_NE(entry, 1u);
 }
 
 }  // namespace

@@ -1,0 +1,34 @@
+// ringlbctl's command line (DESIGN §7) → a control request. Pure: no I/O.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/control_proto.h"
+
+namespace ringlb {
+
+inline constexpr const char* kDefaultControlSocket = "/run/ringlb/ringlbd.sock";
+
+struct CliInvocation {
+    std::string socket = kDefaultControlSocket;
+    bool json = false;
+    bool help = false;
+    bool version = false;
+    double timeout_s = 30;
+    Request request;
+};
+
+struct CliParse {
+    std::optional<CliInvocation> invocation;
+    std::string error;  // set when the command line is wrong
+};
+
+// args: argv[1..]. Options (--socket PATH, --json, --timeout S, --help) may
+// stand anywhere; --opt=value works too.
+CliParse parse_cli(const std::vector<std::string>& args);
+
+std::string cli_usage();
+
+}  // namespace ringlb

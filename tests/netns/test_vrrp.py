@@ -1,0 +1,705 @@
+"""VRRP between real hosts: two balancers and a client in network namespaces on one
+bridge, each balancer running tests/netns/vrrp_driver (VrrpRunner without the forwarder)
+or keepalived. Failover times are measured against RFC 5798 §6.1 and printed.
+
+Root only (ip netns). Traffic stays inside the namespaces created here (10.99.51.0/24);
+they are deleted, and every process in them killed, when the module ends.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER_SRC = ROOT / "tests/netns/vrrp_driver.cc"
+LIB = ROOT / "build/libringlb.a"
+DRIVER = ROOT / "build/netns/vrrp_driver"
+PY = "/usr/bin/python3"
+
+ADVERT = 0.100                      # advert_interval in every config here
+PRIO_A, PRIO_B = 200, 100           # host a is the preferred master
+VIP = "10.99.51.100"
+ADDR = {"a": "10.99.51.1", "b": "10.99.51.2", "c": "10.99.51.3"}
+MAC = {"a": "02:00:00:99:51:01", "b": "02:00:00:99:51:02", "c": "02:00:00:99:51:03"}
+PORT = 8080
+RUNS = 5                            # failover measurements per scenario (median printed)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip netns")
+
+
+def skew(priority):
+    """RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256."""
+    return (256 - priority) * ADVERT / 256
+
+
+def master_down(priority):
+    """RFC 5798 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time."""
+    return 3 * ADVERT + skew(priority)
+
+
+def run(*args, check=True, timeout=10):
+    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def wait_for(what, predicate, timeout, step=0.005):
+    """Polls predicate until true; returns the seconds it took. Bounded by timeout."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.2f}s waiting for {what}")
+        time.sleep(step)
+
+
+def holds_for(predicate, duration, step=0.02):
+    """True when predicate stays true for the whole duration."""
+    deadline = time.monotonic() + duration
+    while time.monotonic() < deadline:
+        if not predicate():
+            return False
+        time.sleep(step)
+    return predicate()
+
+
+class Proc:
+    """A process started in a namespace; its stdout lines are collected with the time
+    (CLOCK_MONOTONIC, as time.monotonic) they arrived."""
+
+    def __init__(self, lab, host, args, log_path, stdin=False):
+        self.host = host
+        self.lines = []
+        self.lock = threading.Lock()
+        self.log = open(log_path, "w")
+        self.popen = subprocess.Popen(
+            ["ip", "netns", "exec", lab.ns[host], *map(str, args)],
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1,
+            start_new_session=True)
+        lab.procs.append(self)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def _read(self):
+        for line in self.popen.stdout:
+            with self.lock:
+                self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def find(self, pattern, since=0.0):
+        """The first line matching pattern that arrived at or after `since`."""
+        with self.lock:
+            for at, line in self.lines:
+                if at >= since and re.search(pattern, line):
+                    return at, line
+        return None
+
+    def wait_line(self, pattern, timeout, since=0.0):
+        found = []
+
+        def seen():
+            found.append(self.find(pattern, since))
+            if found[-1] is None and self.popen.poll() is not None:
+                time.sleep(0.05)  # let the reader take the last lines
+                found.append(self.find(pattern, since))
+                if found[-1] is None:
+                    raise AssertionError(f"{self.host}: exited with {self.popen.returncode} before "
+                                         f"printing {pattern!r}:\n{self.stderr_text()[-2000:]}")
+            return found[-1] is not None
+        wait_for(f"{self.host}: a line matching {pattern!r}", seen, timeout)
+        return found[-1]
+
+    def send(self, command):
+        self.popen.stdin.write(command + "\n")
+        self.popen.stdin.flush()
+
+    def kill(self, sig):
+        if self.popen.poll() is None:
+            os.kill(self.pid, sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=5):
+        """Signals our process group (its pgid is our pid) and waits; SIGKILL if it lingers."""
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self.reader.join(timeout=2)
+        self.log.close()
+        return self.popen.returncode
+
+    def stderr_text(self):
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+
+class Lab:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        tag = f"rlbv{os.getpid()}"
+        self.ns = {h: f"{tag}-{h}" for h in "abc"}
+        self.procs = []
+
+    # -- topology -----------------------------------------------------------------
+    def build(self):
+        for h in "abc":
+            run("ip", "netns", "add", self.ns[h])
+            run("ip", "-n", self.ns[h], "link", "set", "lo", "up")
+        c = self.ns["c"]
+        run("ip", "-n", c, "link", "add", "br0", "address", MAC["c"], "type", "bridge")
+        # The client's bridge is the LAN switch: no snooping, no STP delay.
+        run("ip", "-n", c, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state", "0")
+        for h in "ab":
+            run("ip", "link", "add", "eth0", "netns", self.ns[h], "address", MAC[h], "type", "veth",
+                "peer", "name", f"p{h}", "netns", c)
+            run("ip", "-n", c, "link", "set", f"p{h}", "master", "br0")
+            run("ip", "-n", c, "link", "set", f"p{h}", "up")
+            run("ip", "-n", self.ns[h], "addr", "add", f"{ADDR[h]}/24", "dev", "eth0")
+            run("ip", "-n", self.ns[h], "link", "set", "eth0", "up")
+        run("ip", "-n", c, "addr", "add", f"{ADDR['c']}/24", "dev", "br0")
+        run("ip", "-n", c, "link", "set", "br0", "up")
+        self.write(f"{self.tmp}/server.py", SERVER)
+        self.write(f"{self.tmp}/client.py", CLIENT)
+        for h in "ab":
+            Proc(self, h, [PY, f"{self.tmp}/server.py", h, VIP, PORT], f"{self.tmp}/server-{h}.log")
+        # A refused connection to each balancer's own address: the LAN works.
+        for h in "ab":
+            wait_for(f"the client to reach {h}", lambda: self.connect(ADDR[h], 9) == "refused", 5, step=0.05)
+
+    def destroy(self):
+        for proc in self.procs:
+            try:
+                proc.stop(signal.SIGKILL, timeout=2)
+            except Exception:  # keep tearing down whatever else is left
+                pass
+        for ns in self.ns.values():
+            # Anything still inside (keepalived's children) was started by this module.
+            pids = run("ip", "netns", "pids", ns, check=False).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            run("ip", "netns", "del", ns, check=False)
+
+    @staticmethod
+    def write(path, text, mode=0o644):
+        Path(path).write_text(text)
+        os.chmod(path, mode)
+
+    # -- observation ----------------------------------------------------------------
+    def addresses(self, host):
+        out = run("ip", "-n", self.ns[host], "-j", "-4", "addr", "show", "dev", "eth0").stdout
+        return {a["local"] for link in json.loads(out) for a in link.get("addr_info", [])}
+
+    def multicast_groups(self, host):
+        return run("ip", "-n", self.ns[host], "maddr", "show", "dev", "eth0").stdout
+
+    def vip_hosts(self):
+        return {h for h in "ab" if VIP in self.addresses(h)}
+
+    def connect(self, address=VIP, port=PORT):
+        """Which balancer answers a TCP connection from the client to VIP:PORT: 'a', 'b',
+        'refused', or '' when nothing answers."""
+        out = run("ip", "netns", "exec", self.ns["c"], PY, f"{self.tmp}/client.py", address, str(port),
+                  check=False).stdout
+        return out.strip()
+
+    def client_neighbour_mac(self):
+        out = run("ip", "-n", self.ns["c"], "-j", "neigh", "show", VIP, "dev", "br0").stdout
+        entries = json.loads(out) if out.strip() else []
+        return entries[0].get("lladdr", "") if entries else ""
+
+    def set_port(self, host, up):
+        """The switch port of a balancer: down = its cable is pulled (carrier lost)."""
+        run("ip", "-n", self.ns["c"], "link", "set", f"p{host}", "up" if up else "down")
+
+    def set_isolated(self, on):
+        """Bridge port isolation: a and b stop hearing each other, the client hears both."""
+        for h in "ab":
+            run("bridge", "-n", self.ns["c"], "link", "set", "dev", f"p{h}", "isolated", "on" if on else "off")
+
+    # -- processes ------------------------------------------------------------------
+    def config(self, host, priority, extra="", listener=False, unicast=False):
+        other = "b" if host == "a" else "a"
+        text = ""
+        if listener:
+            text += f"[listener.web]\nbind = {VIP}:{PORT}\nbackend = {ADDR['c']}:9\n\n"
+        text += (f"[vrrp.vip1]\ninterface = eth0\nvrid = 51\npriority = {priority}\n"
+                 f"advert_interval = {int(ADVERT * 1000)}ms\nvip = {VIP}/24\n"
+                 "garp_repeat = 5\ngarp_interval = 300ms\n"
+                 f"notify = {self.tmp}/notify-{host}.sh\n")
+        if unicast:
+            text += f"unicast_peer = {ADDR[other]}\n"
+        text += extra
+        path = f"{self.tmp}/{host}.conf"
+        self.write(path, text)
+        return path
+
+    def driver(self, host, config):
+        proc = Proc(self, host, [DRIVER, "-c", config, "--max-seconds", 600],
+                    f"{self.tmp}/driver-{host}-{time.monotonic():.3f}.log", stdin=True)
+        proc.wait_line(r"^started$", 5)
+        return proc
+
+    def release(self, host, config):
+        return run("ip", "netns", "exec", self.ns[host], str(DRIVER), "-c", config, "--release")
+
+    def kill_leftovers(self, comm):
+        """Processes named `comm` still in a balancer namespace (keepalived's children):
+        only this module starts processes there."""
+        for h in "ab":
+            for pid in run("ip", "netns", "pids", self.ns[h], check=False).stdout.split():
+                try:
+                    if Path(f"/proc/{pid}/comm").read_text().strip() == comm:
+                        os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+
+    def clear_vips(self):
+        for h in "ab":
+            run("ip", "-n", self.ns[h], "addr", "del", f"{VIP}/24", "dev", "eth0", check=False)
+
+    def keepalived(self, host, priority):
+        conf = f"{self.tmp}/keepalived-{host}.conf"
+        self.write(conf, KEEPALIVED_CONF.format(priority=priority, advert=ADVERT, vip=VIP))
+        proc = Proc(self, host, ["keepalived", "-n", "-l", "-D", "-P", "-f", conf,
+                                 "-p", f"{self.tmp}/keepalived-{host}.pid",
+                                 "-r", f"{self.tmp}/keepalived-{host}.vrrp.pid"],
+                    f"{self.tmp}/keepalived-{host}.log")
+        return proc
+
+
+SERVER = r'''
+import socket, sys
+name, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: listen before the VIP is ours
+s.bind((address, port))
+s.listen(64)
+s.settimeout(1.0)
+for _ in range(600):  # at most ~10 minutes idle, then exit
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    c.sendall(name.encode())
+    c.close()
+'''
+
+CLIENT = r'''
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.5)
+    s.settimeout(0.5)
+    print(s.recv(16).decode())
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("")
+'''
+
+KEEPALIVED_CONF = """global_defs {{
+    vrrp_version 3
+    script_user root
+    enable_script_security
+}}
+vrrp_instance VI_1 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority {priority}
+    advert_int {advert}
+    virtual_ipaddress {{
+        {vip}/24
+    }}
+}}
+"""
+
+# notify-HOST.sh appends "INSTANCE STATE" to notify-HOST.log.
+NOTIFY = """#!/bin/sh
+echo "$1 $2" >> "${0%.sh}.log"
+"""
+
+
+def build_driver():
+    if not LIB.exists():
+        pytest.fail(f"{LIB} is missing: run make first")
+    if DRIVER.exists() and DRIVER.stat().st_mtime >= max(LIB.stat().st_mtime, DRIVER_SRC.stat().st_mtime):
+        return
+    DRIVER.parent.mkdir(parents=True, exist_ok=True)
+    cmd = ["g++", "-std=c++20", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pthread", f"-I{ROOT}",
+           "-DSPDLOG_SHARED_LIB", "-DSPDLOG_COMPILED_LIB", "-DSPDLOG_FMT_EXTERNAL", "-I/usr/include/libnl3",
+           str(DRIVER_SRC), str(LIB), "-o", str(DRIVER),
+           "-luring", "-lboost_program_options", "-lspdlog", "-lfmt", "-lnl-route-3", "-lnl-3", "-pthread"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        pytest.fail("building vrrp_driver failed:\n" + result.stderr[-4000:])
+
+
+def remove_stale_namespaces():
+    """Namespaces of an earlier run of this module whose process is gone."""
+    for line in run("ip", "netns", "list").stdout.splitlines():
+        m = re.match(r"^(rlbv(\d+)-[abc])\b", line)
+        if m and not Path(f"/proc/{m.group(2)}").exists():
+            for pid in run("ip", "netns", "pids", m.group(1), check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            run("ip", "netns", "del", m.group(1), check=False)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if shutil.which("ip") is None or shutil.which("bridge") is None:
+        pytest.skip("needs iproute2 (ip, bridge)")
+    build_driver()
+    remove_stale_namespaces()
+    tmp = tmp_path_factory.mktemp("vrrp")
+    lab = Lab(str(tmp))
+    for host in "ab":
+        Lab.write(f"{tmp}/notify-{host}.sh", NOTIFY, 0o755)
+    try:
+        lab.build()
+        yield lab
+    finally:
+        lab.destroy()
+
+
+@pytest.fixture
+def fresh(lab):
+    """No VIP anywhere before a test; every driver the test left running is stopped."""
+    lab.clear_vips()
+    first = len(lab.procs)
+    yield lab
+    for proc in lab.procs[first:]:
+        proc.stop(signal.SIGKILL, timeout=2)
+    lab.kill_leftovers("keepalived")
+    lab.set_port("a", True)
+    lab.set_port("b", True)
+    lab.set_isolated(False)
+    run("ip", "-n", lab.ns["a"], "link", "set", "eth0", "up")
+    lab.clear_vips()
+
+
+def start_pair(lab, extra_a="", extra_b="", listener_a=False, unicast=False):
+    """a (priority 200) and b (100) started together; returns once a holds the VIP alone."""
+    a = lab.driver("a", lab.config("a", PRIO_A, extra_a, listener_a, unicast))
+    b = lab.driver("b", lab.config("b", PRIO_B, extra_b, False, unicast))
+    wait_for("a to become the only master", lambda: lab.vip_hosts() == {"a"}, 3)
+    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", 2)
+    return a, b
+
+
+def stamp(line):
+    """The CLOCK_MONOTONIC time a driver printed in a status line (t=...)."""
+    return float(re.search(r" t=([0-9.]+)", line).group(1))
+
+
+def report(capsys, title, samples, bound=None):
+    ms = [round(s * 1000, 1) for s in samples]
+    line = f"VRRP {title}: median {statistics.median(samples) * 1000:.1f} ms over {len(ms)} runs {ms}"
+    if bound is not None:
+        line += f" (bound {bound * 1000:.1f} ms)"
+    with capsys.disabled():
+        print("\n" + line)
+
+
+# ---------------------------------------------------------------------------------
+
+def test_higher_priority_host_becomes_master_and_serves_the_vip(fresh):
+    lab = fresh
+    logs = {h: Path(lab.tmp) / f"notify-{h}.log" for h in "ab"}
+    for log in logs.values():
+        log.unlink(missing_ok=True)
+    a, b = start_pair(lab)
+    assert holds_for(lambda: lab.vip_hosts() == {"a"}, 1.0), "the VIP must stay on a alone"
+    assert lab.connect() == "a"
+    assert lab.client_neighbour_mac() == MAC["a"]
+    a.wait_line(rf"status vip1 MASTER prio=200 master={ADDR['a']}", 1)
+    for h in "ab":
+        assert "224.0.0.18" in lab.multicast_groups(h), "both joined the VRRP group"
+    a.stop()
+    wait_for("b to take over", lambda: lab.vip_hosts() == {"b"}, 1)
+    b.stop()
+    assert lab.vip_hosts() == set()
+    # notify = PATH runs as PATH INSTANCE STATE, in order, INIT when the instance stops.
+    for h in "ab":
+        assert logs[h].read_text().splitlines() == ["vip1 BACKUP", "vip1 MASTER", "vip1 INIT"], h
+
+
+def test_killed_master_is_replaced_within_master_down_interval(fresh, capsys):
+    lab = fresh
+    bound = master_down(PRIO_B) + 0.100
+    samples, states, reach = [], [], []
+    for _ in range(RUNS):
+        a, b = start_pair(lab)
+        # The host dies: the daemon is killed and its cable is gone, so a keeps the VIP
+        # configured but unreachable, as after a power loss. start_pair returns just after
+        # an advert reached b, so this is close to the worst case, Master_Down_Interval.
+        t0 = time.monotonic()
+        a.kill(signal.SIGKILL)
+        lab.set_port("a", False)
+        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2))
+        _, line = b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", 1, since=t0)
+        states.append(stamp(line) - t0)
+        reach.append(wait_for("the client to reach b", lambda: lab.connect() == "b", 4, step=0.05))
+        a.stop(signal.SIGKILL)
+        b.stop(signal.SIGKILL)
+        lab.set_port("a", True)
+        lab.clear_vips()
+    report(capsys, "kill -9 + link loss -> backup owns VIP", samples, bound)
+    report(capsys, "kill -9 + link loss -> backup state MASTER", states)
+    report(capsys, "kill -9 + link loss -> client connects to backup (after VIP appears)", reach)
+    assert max(samples) <= bound, samples
+
+
+def test_graceful_stop_hands_over_after_skew_time(fresh, capsys):
+    lab = fresh
+    bound = skew(PRIO_B) + 0.100
+    samples, states = [], []
+    for _ in range(RUNS):
+        a, b = start_pair(lab)
+        t0 = time.monotonic()
+        a.kill(signal.SIGTERM)
+        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2))
+        assert a.popen.wait(timeout=3) == 0
+        assert VIP not in lab.addresses("a")
+        _, line = b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
+        states.append(stamp(line) - t0)
+        assert lab.connect() == "b"
+        b.stop()
+    report(capsys, "SIGTERM (priority-0 advert) -> backup owns VIP", samples, bound)
+    report(capsys, "SIGTERM (priority-0 advert) -> backup state MASTER", states)
+    # Well below Master_Down_Interval: the priority-0 advert did the work.
+    assert max(samples) <= bound, samples
+
+
+def test_release_after_kill_hands_over_after_skew_time(fresh, capsys):
+    lab = fresh
+    bound = skew(PRIO_B) + 0.150   # + starting the release process
+    samples, states = [], []
+    for _ in range(RUNS):
+        a, b = start_pair(lab)
+        a.kill(signal.SIGKILL)
+        a.popen.wait(timeout=3)
+        assert VIP in lab.addresses("a"), "kill -9 leaves the VIP behind"
+        t0 = time.monotonic()
+        result = lab.release("a", f"{lab.tmp}/a.conf")
+        assert result.returncode == 0 and "released 1" in result.stdout, result.stderr
+        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2))
+        assert VIP not in lab.addresses("a")
+        _, line = b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
+        states.append(stamp(line) - t0)
+        # Nothing left to release: a second run is a no-op.
+        assert "released 0" in lab.release("a", f"{lab.tmp}/a.conf").stdout
+        b.stop()
+    report(capsys, "kill -9 then --release -> backup owns VIP (from release start)", samples, bound)
+    report(capsys, "kill -9 then --release -> backup state MASTER (from release start)", states)
+    assert max(samples) <= bound, samples
+
+
+def test_restarted_higher_priority_host_removes_its_leftover_vip_and_preempts(fresh, capsys):
+    lab = fresh
+    bound = master_down(PRIO_A) + 0.200
+    samples = []
+    for _ in range(RUNS):
+        a, b = start_pair(lab)
+        a.kill(signal.SIGKILL)
+        a.popen.wait(timeout=3)
+        wait_for("b to take over", lambda: VIP in lab.addresses("b"), 2)
+        assert VIP in lab.addresses("a"), "the crashed run left its VIP"
+        t0 = time.monotonic()
+        a = lab.driver("a", f"{lab.tmp}/a.conf")
+        assert VIP not in lab.addresses("a"), "a restarted run must start without the VIP"
+        samples.append(wait_for("a to preempt b", lambda: lab.vip_hosts() == {"a"}, 3))
+        wait_for("the client to reach a", lambda: lab.connect() == "a", 3, step=0.05)
+        b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200 from 10\.99\.51\.1", 1, since=t0)
+        a.stop()
+        b.stop()
+    report(capsys, "restart of higher-priority host -> it owns the VIP again (from start)", samples, bound)
+    assert max(samples) <= bound, samples
+
+
+def test_without_preempt_the_restarted_host_stays_backup(fresh):
+    lab = fresh
+    a, b = start_pair(lab, extra_a="preempt = false\n")
+    a.stop()
+    wait_for("b to take over", lambda: lab.vip_hosts() == {"b"}, 1)
+    a = lab.driver("a", f"{lab.tmp}/a.conf")
+    assert holds_for(lambda: lab.vip_hosts() == {"b"}, 1.0), "a must not preempt with preempt = false"
+    a.wait_line(rf"status vip1 BACKUP .*master={ADDR['b']}", 1)
+
+
+def test_tracking_weight_moves_the_vip_and_back(fresh):
+    lab = fresh
+    a, b = start_pair(lab, extra_a="track_listener = web\ntrack_weight = 150\n", listener_a=True)
+    a.send("track web 0")   # 200 - 150 = 50 < 100: b preempts
+    wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, master_down(PRIO_B) + 0.3)
+    assert a.wait_line(r"status vip1 BACKUP prio=50", 1)
+    a.send("track web 1")
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
+    assert a.wait_line(r"status vip1 MASTER prio=200", 1)
+
+
+def test_tracked_listener_without_weight_faults_the_instance(fresh):
+    lab = fresh
+    a, b = start_pair(lab, extra_a="track_listener = web\n", listener_a=True)
+    t0 = time.monotonic()
+    a.send("track web 0")
+    took = wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, 1)
+    # Without the priority-0 advert b would wait at least 3 x advert + skew - advert.
+    assert took <= skew(PRIO_B) + 0.15, "FAULT sends a priority-0 advert"
+    a.wait_line(r"status vip1 FAULT .*reason=fault: listener 'web' has no healthy backend", 1, since=t0)
+    a.send("track web 1")
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
+
+
+def test_stuck_forwarder_faults_the_master_and_recovery_takes_it_back(fresh):
+    lab = fresh
+    a, b = start_pair(lab)
+    t0 = time.monotonic()
+    a.send("stuck 1")
+    took = wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, 1)
+    assert took <= skew(PRIO_B) + 0.15, took
+    a.wait_line(r"status vip1 FAULT .*reason=fault: forwarder stuck", 1, since=t0)
+    assert holds_for(lambda: lab.vip_hosts() == {"b"}, 0.5), "no adverts from a FAULT instance"
+    a.send("stuck 0")
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
+
+
+def test_lost_carrier_faults_the_master_and_its_return_takes_the_vip_back(fresh, capsys):
+    lab = fresh
+    a, b = start_pair(lab)
+    t0 = time.monotonic()
+    lab.set_port("a", False)    # the cable: a's eth0 stays up but loses its carrier
+    took = wait_for("b to take the VIP", lambda: VIP in lab.addresses("b"), 2)
+    wait_for("a to drop the VIP", lambda: VIP not in lab.addresses("a"), 1)
+    a.wait_line(r"status vip1 FAULT .*reason=fault: interface eth0 has no carrier", 1, since=t0)
+    lab.set_port("a", True)
+    a.wait_line(r"status vip1 BACKUP", 2, since=t0)
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.5)
+    report(capsys, "carrier loss on master -> backup owns VIP", [took], master_down(PRIO_B) + 0.1)
+    assert took <= master_down(PRIO_B) + 0.1
+
+
+@pytest.mark.parametrize("unicast", [False, True], ids=["multicast", "unicast"])
+def test_healed_split_brain_leaves_one_master_that_announces_the_vip_afresh(fresh, unicast):
+    lab = fresh
+    # Which master hears the other first after the heal is a race: when the lower one
+    # yields without being heard, only the periodic refresh re-announces the VIP.
+    refresh = "garp_refresh = 1s\n"
+    a, b = start_pair(lab, extra_a=refresh, extra_b=refresh, unicast=unicast)
+    assert lab.connect() == "a"
+    lab.set_isolated(True)      # a and b can no longer hear each other; the client hears both
+    wait_for("both to be master", lambda: lab.vip_hosts() == {"a", "b"}, 2)
+    # b's gratuitous ARP pulls the client over to b.
+    wait_for("the client to follow b", lambda: lab.client_neighbour_mac() == MAC["b"], 2, step=0.02)
+    t0 = time.monotonic()
+    lab.set_isolated(False)
+    wait_for("one master again", lambda: lab.vip_hosts() == {"a"}, 2)
+    b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200", 1, since=t0)
+    # Without a fresh announcement the client would keep b's MAC, where the VIP is gone,
+    # until its neighbour entry times out (tens of seconds).
+    wait_for("the client to follow a again", lambda: lab.client_neighbour_mac() == MAC["a"], 2.5, step=0.02)
+    assert holds_for(lambda: lab.client_neighbour_mac() == MAC["a"], 1.2), "b must stay quiet"
+    wait_for("the client to reach a", lambda: lab.connect() == "a", 2, step=0.05)
+
+
+def test_unicast_pair_fails_over_without_multicast(fresh):
+    lab = fresh
+    a, b = start_pair(lab, unicast=True)
+    assert holds_for(lambda: lab.vip_hosts() == {"a"}, 0.5)
+    for h in "ab":
+        assert "224.0.0.18" not in lab.multicast_groups(h), "unicast peers join no group"
+    a.kill(signal.SIGKILL)
+    a.popen.wait(timeout=3)
+    lab.set_port("a", False)
+    took = wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2)
+    assert took <= master_down(PRIO_B) + 0.1
+
+
+def test_missing_interface_is_reported_with_file_and_line(fresh):
+    lab = fresh
+    path = f"{lab.tmp}/bad.conf"
+    Lab.write(path, "[global]\n\n[vrrp.vip1]\ninterface = eth9\nvrid = 51\nvip = 10.99.51.100/24\n")
+    result = run("ip", "netns", "exec", lab.ns["a"], str(DRIVER), "-c", path, check=False)
+    assert result.returncode == 1
+    assert f"{path}:3: vrrp 'vip1': interface 'eth9' does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("capability,message", [("net_raw", "needs root or CAP_NET_RAW"),
+                                                ("net_admin", "needs root or CAP_NET_ADMIN")])
+def test_a_missing_capability_fails_the_start_and_is_named(fresh, capability, message):
+    lab = fresh
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv (util-linux)")
+    config = lab.config("a", PRIO_A)
+    result = run("ip", "netns", "exec", lab.ns["a"], "setpriv", "--bounding-set", f"-{capability}", str(DRIVER),
+                 "-c", config, check=False)
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr
+    assert lab.vip_hosts() == set()
+
+
+# -- keepalived interoperability (vrrp_version 3) ---------------------------------------
+
+needs_keepalived = pytest.mark.skipif(shutil.which("keepalived") is None,
+                                      reason="keepalived not installed (apt-get install -y keepalived)")
+
+
+@needs_keepalived
+def test_ringlb_backs_up_a_keepalived_master_and_takes_over_on_its_stop(fresh, capsys):
+    lab = fresh
+    keepalived = lab.keepalived("a", PRIO_A)
+    b = lab.driver("b", lab.config("b", PRIO_B))
+    wait_for("keepalived to become master", lambda: lab.vip_hosts() == {"a"}, 6)
+    # ringlb decodes keepalived's adverts: it would take the VIP after 0.36 s otherwise.
+    assert holds_for(lambda: lab.vip_hosts() == {"a"}, 1.0)
+    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", 1)
+    t0 = time.monotonic()
+    keepalived.kill(signal.SIGTERM)   # keepalived leaves with a priority-0 advert
+    took = wait_for("ringlb to take over", lambda: VIP in lab.addresses("b"), 2)
+    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
+    wait_for("keepalived's VIP gone", lambda: VIP not in lab.addresses("a"), 2)
+    keepalived.stop()
+    report(capsys, "keepalived master SIGTERM -> ringlb backup owns VIP", [took])
+
+
+@needs_keepalived
+def test_keepalived_backs_up_a_ringlb_master_and_takes_over_on_its_stop(fresh, capsys):
+    lab = fresh
+    a = lab.driver("a", lab.config("a", PRIO_A))
+    wait_for("ringlb to become master", lambda: lab.vip_hosts() == {"a"}, 3)
+    keepalived = lab.keepalived("b", PRIO_B)
+    # keepalived accepts our adverts (checksum, TTL, interval): it stays backup.
+    assert holds_for(lambda: lab.vip_hosts() == {"a"}, 1.5)
+    a.kill(signal.SIGTERM)
+    took = wait_for("keepalived to take over", lambda: VIP in lab.addresses("b"), 2)
+    assert a.popen.wait(timeout=3) == 0
+    assert VIP not in lab.addresses("a")
+    report(capsys, "ringlb master SIGTERM -> keepalived backup owns VIP", [took], skew(PRIO_B) + 0.15)
+    assert took <= skew(PRIO_B) + 0.15, "keepalived honoured our priority-0 advert"
+    # And keepalived yields to a higher-priority ringlb that comes back (preemption).
+    a = lab.driver("a", f"{lab.tmp}/a.conf")
+    wait_for("ringlb to preempt keepalived", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.5)
+    keepalived.stop(signal.SIGTERM)

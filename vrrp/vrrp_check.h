@@ -1,0 +1,20 @@
+// Checks of a VRRP configuration against this host, for `ringlbd --check` and start-up:
+// what config_parse cannot know without looking (interfaces, addresses, scripts).
+#pragma once
+
+#include <vector>
+
+#include "core/config.h"
+#include "core/config_parse.h"
+
+namespace ringlb {
+
+// For each [vrrp.NAME]: its interface exists and has an IPv4 address to send adverts
+// from (source_address, when set, must be one of the interface's addresses). Errors
+// carry Config::source_file and the line of the section header.
+std::vector<ConfigError> check_vrrp_interfaces(const Config& config);
+
+// For each [vrrp.NAME] with notify: the script exists and is executable.
+std::vector<ConfigError> check_vrrp_notify_scripts(const Config& config);
+
+}  // namespace ringlb
