@@ -17,6 +17,11 @@
 
 namespace ringlb {
 
+namespace {
+constexpr long kPeriodicMs = 200;
+constexpr int64_t kProgressLookMs = 2000;  // a worker ticks every 100 ms even when idle
+}  // namespace
+
 int resolve_worker_count(int configured) {
     if (configured > 0) return configured;
     cpu_set_t set;
@@ -176,12 +181,65 @@ ControlContext Daemon::control_context() {
         return store_->update(change, [this](std::shared_ptr<const Config> next) { return apply_config(next); });
     };
     context.reload = [this] { return reload(); };
+    context.vrrp_status = [this] { return vrrp_status_json(); };
     return context;
+}
+
+void Daemon::periodic(int64_t now_ms) {
+    auto snapshot = snapshots_.load();
+    if (snapshot) {
+        for (const ListenerEntry& entry : snapshot->listeners)
+            if (refresh_maglev(*entry.runtime))
+                spdlog::info("listener {}: Maglev tables rebuilt for the backends now up",
+                             entry.runtime->config.name);
+    }
+    if (now_ms >= next_progress_look_ms_) {
+        next_progress_look_ms_ = now_ms + kProgressLookMs;
+        std::vector<uint64_t> heartbeats;
+        for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
+        bool stuck = !progress_->stalled(heartbeats).empty();
+        if (stuck != workers_stuck_) {
+            workers_stuck_ = stuck;
+            if (stuck) spdlog::error("a worker made no progress for {} ms", kProgressLookMs);
+            else spdlog::info("every worker makes progress again");
+            if (vrrp_) vrrp_->set_forwarder_stuck(stuck);
+        }
+    }
+    if (vrrp_ && snapshot) {
+        for (const VrrpInstanceConfig& instance : config()->vrrp) {
+            if (instance.track_listener.empty()) continue;
+            const ListenerEntry* entry = snapshot->find(instance.track_listener);
+            bool healthy = false;
+            if (entry)
+                for (const BackendRef& backend : entry->runtime->backends)
+                    healthy = healthy || backend.state->healthy.load(std::memory_order_relaxed);
+            vrrp_->set_tracking(instance.track_listener, healthy);
+        }
+    }
+}
+
+nlohmann::json Daemon::vrrp_status_json() const {
+    nlohmann::json instances = nlohmann::json::array();
+    if (!vrrp_) return instances;
+    for (const auto& s : vrrp_->status()) {
+        instances.push_back({{"name", s.name},
+                             {"state", to_string(s.state)},
+                             {"priority", s.priority},
+                             {"master", s.master},
+                             {"last_transition", s.last_transition},
+                             {"transitions", s.transitions},
+                             {"adverts_sent", s.adverts_sent},
+                             {"adverts_received", s.adverts_received}});
+    }
+    return instances;
 }
 
 std::string Daemon::metrics_page() const {
     auto snap = snapshot();
-    return format_metrics(snap.get(), {RINGLB_VERSION, access_log_->lines_written(), access_log_->lines_dropped()});
+    MetricsExtras extras{RINGLB_VERSION, access_log_->lines_written(), access_log_->lines_dropped(), {}};
+    if (vrrp_)
+        for (const auto& s : vrrp_->status()) extras.vrrp.push_back({s.name, int(s.state), uint64_t(s.transitions)});
+    return format_metrics(snap.get(), extras);
 }
 
 void Daemon::stop() {
@@ -192,6 +250,9 @@ void Daemon::stop() {
         if (auto last = snapshots_.load()) shutdown_listeners(*last, nullptr);
         snapshots_.store(nullptr);
     }
+    // RFC 5798 §6.4.3: a master leaving sends priority 0, so the backup takes
+    // over after Skew_Time instead of Master_Down_Interval.
+    if (vrrp_) vrrp_->stop_graceful();
     if (control_) control_->stop();
     spdlog::info("stopping: no new connections; live ones may finish within {} ms",
                  config_->global.shutdown_grace.count());
@@ -225,12 +286,26 @@ int Daemon::run() {
     }
     health_ = std::make_unique<HealthChecker>(snapshots_);
     health_->start();
+    if (!config_->vrrp.empty()) {
+        // After the workers: a host that becomes master can forward at once.
+        vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp);
+        vrrp_->start();
+    }
     control_->start();
+    std::vector<uint64_t> heartbeats;
+    for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
+    progress_ = std::make_unique<ProgressGate>(heartbeats);
+    next_progress_look_ms_ = monotonic_ms() + kProgressLookMs;
     sigset_t set;
     sigemptyset(&set);
     for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    const timespec period{0, kPeriodicMs * 1000000};
     for (;;) {
-        int sig = sigwaitinfo(&set, nullptr);
+        int sig = sigtimedwait(&set, nullptr, &period);
+        if (sig < 0) {
+            periodic(monotonic_ms());
+            continue;
+        }
         if (sig == SIGHUP) {
             spdlog::info("SIGHUP: reloading {}", config_path_);
             reload();

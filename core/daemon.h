@@ -14,7 +14,9 @@
 #include "core/control_commands.h"
 #include "core/health_checker.h"
 #include "core/runtime.h"
+#include "core/progress_gate.h"
 #include "core/worker.h"
+#include "vrrp/vrrp_runner.h"
 
 namespace ringlb {
 
@@ -72,6 +74,11 @@ private:
     // What the control commands see of this daemon (control thread).
     ControlContext control_context();
     std::string metrics_page() const;
+    // Main thread, every ~200 ms: Maglev tables follow backend health; VRRP
+    // learns which tracked listeners have a healthy backend and whether every
+    // worker still makes progress.
+    void periodic(int64_t now_ms);
+    nlohmann::json vrrp_status_json() const;
 
     std::string config_path_;
     mutable std::mutex mutex_;                 // serialises config changes; guards config_
@@ -85,6 +92,10 @@ private:
     std::unique_ptr<HealthChecker> health_;   // follows snapshots_ on its own thread
     std::shared_ptr<ConfigStore> store_;      // the file: reload and ringlbctl's changes
     std::unique_ptr<ControlServer> control_;  // control socket and metrics, own thread
+    std::unique_ptr<VrrpRunner> vrrp_;        // VRRP instances, own thread; null without [vrrp.*]
+    std::unique_ptr<ProgressGate> progress_;  // worker heartbeats, looked at once a second
+    int64_t next_progress_look_ms_ = 0;
+    bool workers_stuck_ = false;
 };
 
 int resolve_worker_count(int configured);

@@ -10,6 +10,8 @@
 #include "core/log.h"
 #include "core/uring.h"
 #include "core/version.h"
+#include "vrrp/vrrp_check.h"
+#include "vrrp/vrrp_runner.h"
 
 namespace po = boost::program_options;
 using namespace ringlb;
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
     options.add_options()
         ("config,c", po::value<std::string>()->default_value("/etc/ringlb/ringlb.conf"), "configuration file")
         ("check", "validate the configuration file and exit (0 valid, 1 invalid)")
+        ("release", "after ringlbd died: send a priority-0 VRRP advert for each VIP still on this "
+                    "host and remove it, so the peer takes over at once (systemd ExecStopPost)")
         ("help,h", "show this help")
         ("version,V", "show the version");
     po::variables_map args;
@@ -45,7 +49,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (args.count("help")) {
-        std::cout << "Usage: ringlbd [-c FILE] [--check]\n\n"
+        std::cout << "Usage: ringlbd [-c FILE] [--check | --release]\n\n"
                      "Layer-4 TCP load balancer: io_uring + splice forwarding, VRRP failover.\n\n"
                   << options;
         return 0;
@@ -59,6 +63,22 @@ int main(int argc, char** argv) {
     // write-backs refuse to overwrite a file edited since.
     auto store = std::make_shared<ConfigStore>(path);
     ConfigParseResult loaded = store->load();
+    if (args.count("release")) {
+        if (!loaded.config) {
+            for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";
+            std::cerr << "ringlbd --release: cannot read the VRRP instances from " << path << "\n";
+            return 1;
+        }
+        init_logging("info");
+        int released = release_vips(loaded.config->vrrp);
+        std::cout << "ringlbd --release: " << released << " VRRP instance(s) released\n";
+        return 0;
+    }
+    if (loaded.ok()) {
+        // What only the running host can tell: interfaces and notify scripts exist.
+        for (auto& error : check_vrrp_interfaces(*loaded.config)) loaded.errors.push_back(error);
+        for (auto& error : check_vrrp_notify_scripts(*loaded.config)) loaded.errors.push_back(error);
+    }
     if (args.count("check")) {
         for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";
         if (!loaded.ok()) return 1;

@@ -157,6 +157,17 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
     w.sample("ringlb_access_log_lines_total", "", extras.access_log_lines);
     w.family("ringlb_access_log_dropped_lines_total", "counter", "Access log lines lost to write errors.");
     w.sample("ringlb_access_log_dropped_lines_total", "", extras.access_log_dropped);
+
+    if (!extras.vrrp.empty()) {
+        w.family("ringlb_vrrp_state", "gauge", "VRRP state: 0 init, 1 backup, 2 master, 3 fault.");
+        for (const VrrpMetric& v : extras.vrrp)
+            w.sample("ringlb_vrrp_state", "vrrp_instance=\"" + escape_label_value(v.instance) + "\"",
+                     uint64_t(v.state));
+        w.family("ringlb_vrrp_transitions_total", "counter", "VRRP state changes since start.");
+        for (const VrrpMetric& v : extras.vrrp)
+            w.sample("ringlb_vrrp_transitions_total",
+                     "vrrp_instance=\"" + escape_label_value(v.instance) + "\"", v.transitions);
+    }
     return std::move(w.out);
 }
 

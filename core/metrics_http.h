@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "core/runtime.h"
@@ -22,10 +23,19 @@ std::string_view backend_status_name(const BackendState& state);
 bool backend_up(const BackendState& state);
 
 // Numbers that live outside the snapshot.
+struct VrrpMetric {
+    std::string instance;
+    int state = 0;               // 0 init, 1 backup, 2 master, 3 fault (DESIGN §8)
+    uint64_t transitions = 0;
+};
+
 struct MetricsExtras {
     std::string version;
     uint64_t access_log_lines = 0;
     uint64_t access_log_dropped = 0;
+    // The label is vrrp_instance, not DESIGN's "instance": Prometheus sets its own
+    // `instance` label on every scraped series and would rename ours.
+    std::vector<VrrpMetric> vrrp;
 };
 
 // Every metric of DESIGN §8 for the listeners in `snapshot` (none if null).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: shows ringlbd balancing real backends on this machine and a
-# backend failing without clients noticing. Everything runs on 127.0.0.1 and
+# make demo: as root, the balancer pair with VIP failover in network namespaces
+# (tests/demo_netns.sh); otherwise ringlbd balancing real backends on this machine
+# and a backend failing without clients noticing. Everything runs on 127.0.0.1 and
 # is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,10 +17,15 @@ trap cleanup EXIT
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+if [[ $(id -u) -eq 0 ]] && ip netns list >/dev/null 2>&1; then
+  exec tests/demo_netns.sh
+fi
 echo "== ringlb demo (loopback)"
-if [[ $(id -u) -eq 0 ]]; then
-  echo "   (the two-host VIP failover demo in network namespaces arrives with the VRRP work;"
-  echo "    this demo shows the balancer and backend failover on 127.0.0.1)"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "   (not root: the balancer-pair demo needs network namespaces and VRRP's raw sockets;"
+  echo "    this one shows the balancer and a backend failing, on 127.0.0.1)"
+else
+  echo "   (ip netns is unavailable here: showing the balancer on 127.0.0.1 instead)"
 fi
 listen_port=$(free_port)
 ports=()

@@ -18,12 +18,15 @@ server.settimeout(0.2)
 
 def serve(conn):
     with conn:
-        conn.sendall(name.encode() + b"\n")
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                return
-            conn.sendall(data)
+        try:
+            conn.sendall(name.encode() + b"\n")
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                conn.sendall(data)
+        except OSError:
+            return  # the client (or the balancer in front of it) went away
 
 
 deadline = time.monotonic() + max_seconds

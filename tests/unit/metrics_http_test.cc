@@ -90,7 +90,9 @@ TEST(Metrics, EveryDesignMetricIsThereWithItsLabels) {
     web.backends[0].state->active.store(5);
     web.backends[1].state->healthy.store(false);
     web.backends[1].state->connect_errors.store(7);
-    std::string text = format_metrics(snapshot.get(), {"1.2.3", 10, 2});
+    std::string text = format_metrics(snapshot.get(), {"1.2.3", 10, 2, {{"vip1", 2, 3}}});
+    EXPECT_NE(text.find("ringlb_vrrp_state{vrrp_instance=\"vip1\"} 2\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("ringlb_vrrp_transitions_total{vrrp_instance=\"vip1\"} 3\n"), std::string::npos) << text;
     expect_valid_exposition(text);
     EXPECT_EQ(sample(text, "ringlb_connections_total{listener=\"web\"}"), 100);
     EXPECT_EQ(sample(text, "ringlb_connections_total{listener=\"db\"}"), 0);
@@ -146,7 +148,7 @@ TEST(Metrics, DrainCountsAsUpAndMaintAsNot) {
 }
 
 TEST(Metrics, NoSnapshotStillGivesAValidPage) {
-    std::string text = format_metrics(nullptr, {"x", 0, 0});
+    std::string text = format_metrics(nullptr, {"x", 0, 0, {}});
     expect_valid_exposition(text);
     EXPECT_EQ(sample(text, "ringlb_build_info{version=\"x\"}"), 1);
 }
