@@ -303,7 +303,7 @@ TEST(ConfigParse, BadBackendOptionsAreReported) {
               (std::vector<std::string>{
                   "t.conf:3: listener 'web': backend 127.0.0.2:80: bad weight 'x' (expected a number 1..256)",
                   "t.conf:4: listener 'web': backend 127.0.0.3:80: unknown option 'weight' (expected "
-                  "weight=N or backup)",
+                  "weight=N, backup or state=ready|drain|maint)",
                   "t.conf:5: listener 'web': backend 127.0.0.4:80: backup given twice",
                   "t.conf:6: listener 'web': backend 127.0.0.5:80: weight given twice",
               }));
