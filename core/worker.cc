@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/maglev.h"
+#include "core/passive_health.h"
 #include "core/proxy_header.h"
 
 namespace ringlb {
@@ -425,7 +426,7 @@ Worker::PickResult Worker::pick_backend(Connection& conn, uint32_t* index) {
                 full = true;
                 continue;
             }
-            candidates_.push_back({i, b.config.weight, active, pass.backup});
+            candidates_.push_back({i, effective_weight(b.config.weight, *b.state), active, pass.backup});
         }
         if (candidates_.empty()) {
             if (full) return PickResult::kAllFull;
@@ -572,12 +573,14 @@ void Worker::handle_connect(uint32_t slot, int res) {
         observe_connect(conn.listener->stats->worker(index_), uint64_t(conn.connect_us));
         conn.state = ConnState::kForwarding;
         conn.backend->connections_total.fetch_add(1, std::memory_order_relaxed);
+        report_connect_result(conn.listener->config, *conn.backend, res, now_ms_);
         if (conn.listener->config.proxy_protocol != ProxyProtocol::kOff && !send_proxy_header(conn))
             return close_connection(slot, CloseReason::kError, true);
         start_forwarding(slot);
         return;
     }
     conn.backend->connect_errors.fetch_add(1, std::memory_order_relaxed);
+    report_connect_result(conn.listener->config, *conn.backend, res, now_ms_);
     log_connect_error(conn, res);
     // Only the linked timeout may still be in flight, and it is not tied to the fd.
     ::close(conn.backend_fd);
