@@ -43,6 +43,12 @@ std::string render_status(const json& r) {
                                           : path + " (" + count_of(log, "lines") + " lines, " +
                                                 count_of(log, "dropped") + " dropped)"});
     }
+    if (r.contains("vrrp") && r["vrrp"].is_array()) {
+        for (const json& v : r["vrrp"])
+            t.add({"vrrp " + v.value("name", std::string("?")),
+                   v.value("state", std::string("?")) + ", priority " + count_of(v, "priority") +
+                       (v.value("master", std::string()).empty() ? "" : ", master " + v.value("master", std::string()))});
+    }
     std::string table = t.render();
     return out + table.substr(table.find('\n') + 1);  // no header row
 }

@@ -172,6 +172,7 @@ ControlContext Daemon::control_context() {
             {"config", s.config_path},
             {"listeners", running ? running->listeners.size() : 0},
             {"listeners_bound", s.listeners},
+            {"vrrp", vrrp_status_json()},
             {"access_log", {{"path", access_log_->path()},
                             {"lines", access_log_->lines_written()},
                             {"dropped", access_log_->lines_dropped()}}},

@@ -114,6 +114,7 @@ void Worker::handle_recv(uint32_t slot, int dir, int res, uint32_t flags) {
         if (conn.listener->config.splice == SpliceMode::kAuto && d.full_streak >= kFullBuffersBeforeSplice &&
             !d.switch_pending) {
             d.switch_pending = true;
+            spdlog::debug("worker {}: connection {} direction {} switches to splice after {} bytes", index_, slot, dir, d.bytes);
             stop_recv(slot, dir);
         } else if (d.queued_bytes >= kPauseBytes || d.queue.size() - d.queue_head >= kPauseChunks) {
             stop_recv(slot, dir);

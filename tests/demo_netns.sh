@@ -116,6 +116,10 @@ echo "-- ringlbd --release on lb1 (what systemd's ExecStopPost does after a cras
 in_ns lb1 build/ringlbd --release -c "$work/lb1.conf" 2>&1 | sed 's/^/   /' || true
 echo "-- the VIP is now configured on: $(holder)"
 
+echo "-- ringlbctl vrrp status on lb2:"
+in_ns lb2 build/ringlbctl --socket "$work/lb2.sock" vrrp status 2>&1 | sed 's/^/   /' || true
+echo "-- ringlbctl status on lb2:"
+in_ns lb2 build/ringlbctl --socket "$work/lb2.sock" status 2>&1 | sed 's/^/   /' || true
 echo "-- lb2 log:"
 grep -E "vrrp|listener" "$work/lb2.log" | sed 's/^/   /'
 echo "-- removing the namespaces"
