@@ -87,3 +87,17 @@ clean:
 $(BUILD)/netns/vrrp_driver: tests/netns/vrrp_driver.cc $(BUILD)/libringlb.a
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- packaging: `make deb`, `make test-package` (appended by the packaging work) ----
+# deb: build/ringlb_<version>_<arch>.deb, built by dpkg-buildpackage in a temporary
+# copy of the tree (packaging/build-deb.sh). test-package: lintian, then install,
+# run as the unit would, purge (root only; tests/package/test_package.py).
+.PHONY: deb test-package
+
+deb:
+	packaging/build-deb.sh
+
+test-package: deb
+	tests/install-deps.sh package
+	/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/package
+# ---- end of packaging ----

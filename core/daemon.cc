@@ -92,6 +92,12 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
 }
 
 std::string Daemon::reload() {
+    notifier_.reloading();
+    // A refused file leaves the running configuration: ready again either way.
+    struct ReadyAgain {
+        const SystemdNotifier& notifier;
+        ~ReadyAgain() { notifier.ready(); }
+    } ready_again{notifier_};
     // Through the store, so that its copy of the file stays the one running.
     std::string error = store_->reload([this](std::shared_ptr<const Config> next) { return apply_config(next); });
     if (error.empty()) {
@@ -244,6 +250,7 @@ std::string Daemon::metrics_page() const {
 }
 
 void Daemon::stop() {
+    notifier_.stopping();
     {
         std::lock_guard lock(mutex_);
         // Stop listening now, whoever still holds the snapshot: new clients are
@@ -260,6 +267,7 @@ void Daemon::stop() {
     if (health_) health_->stop();
     for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count());
     for (auto& worker : workers_) worker->join();
+    if (watchdog_) watchdog_->stop();
     access_log_->flush_all();  // the workers are gone: their last lines
     spdlog::info("stopped");
 }
@@ -293,6 +301,14 @@ int Daemon::run() {
         vrrp_->start();
     }
     control_->start();
+    notifier_.ready(std::to_string(config()->listeners.size()) + " listener(s), " + std::to_string(worker_count_) +
+                    " worker(s)");
+    watchdog_ = std::make_unique<SystemdWatchdog>(notifier_, [this] {
+        std::vector<uint64_t> beats;
+        for (auto& worker : workers_) beats.push_back(worker->heartbeat());
+        return beats;
+    });
+    watchdog_->start();
     std::vector<uint64_t> heartbeats;
     for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
     progress_ = std::make_unique<ProgressGate>(heartbeats);

@@ -15,6 +15,7 @@
 #include "core/health_checker.h"
 #include "core/runtime.h"
 #include "core/progress_gate.h"
+#include "core/sd_notify.h"
 #include "core/worker.h"
 #include "vrrp/vrrp_runner.h"
 
@@ -96,6 +97,10 @@ private:
     std::unique_ptr<ProgressGate> progress_;  // worker heartbeats, looked at once a second
     int64_t next_progress_look_ms_ = 0;
     bool workers_stuck_ = false;
+    // systemd (Type=notify, WatchdogSec): declared last so that the watchdog thread,
+    // which reads the workers' heartbeats, is destroyed first.
+    SystemdNotifier notifier_ = SystemdNotifier::from_environment();
+    std::unique_ptr<SystemdWatchdog> watchdog_;
 };
 
 int resolve_worker_count(int configured);

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, only those missing.
-# Usage: tests/install-deps.sh build|test|bench ...
+# Usage: tests/install-deps.sh build|test|bench|deb|package ...
 set -euo pipefail
 
 declare -A groups=(
   [build]="g++ make pkg-config liburing-dev libboost-program-options-dev libspdlog-dev libfmt-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libsystemd-dev libgtest-dev"
   [test]="python3 python3-pytest iproute2 iptables procps keepalived util-linux"
   [bench]="haproxy nginx-light libnginx-mod-stream valgrind util-linux"
+  [deb]="debhelper dpkg-dev"
+  [package]="lintian systemd logrotate strace bash-completion man-db python3 python3-pytest util-linux adduser"
 )
 
 wanted=()

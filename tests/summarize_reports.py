@@ -34,6 +34,9 @@ def main() -> int:
         except ET.ParseError as error:
             print(f"{report}: unreadable report: {error}")
             totals[1] += 1
+    for crashed in sorted(directory.glob("*.crashed")):
+        print(crashed.read_text().strip())
+        totals[1] += 1
     if not reports:
         print("no test report was written")
         totals[1] += 1
