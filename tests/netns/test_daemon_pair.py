@@ -1,0 +1,385 @@
+"""The real balancer pair: two network namespaces each running build/ringlbd with a
+listener on the VIP and a [vrrp.vip1] section, real backends and a client on one bridge.
+Checks that the master serves the VIP, that kill -9, SIGTERM and kill -9 + --release move
+it to the backup in RFC 5798 time, and that ringlbctl and /metrics report the state.
+
+Root only (ip netns). Traffic stays inside the namespaces created here (10.99.61.0/24);
+they are deleted, and every process in them killed, when the module ends.
+"""
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RINGLBD = ROOT / "build/ringlbd"
+RINGLBCTL = ROOT / "build/ringlbctl"
+PY = "/usr/bin/python3"
+
+ADVERT = 0.100
+PRIO = {"lb1": 150, "lb2": 100}
+VIP = "10.99.61.100"
+ADDR = {"sw": "10.99.61.50", "lb1": "10.99.61.11", "lb2": "10.99.61.12",
+        "be1": "10.99.61.21", "be2": "10.99.61.22"}
+BALANCERS = ("lb1", "lb2")
+BACKENDS = ("be1", "be2")
+PORT = 80
+BACKEND_PORT = 8080
+METRICS_PORT = 9661
+
+if os.geteuid() != 0:
+    print("test_daemon_pair: skipped, needs root for ip netns")
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip netns")
+
+
+def skew(priority):
+    """RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256."""
+    return (256 - priority) * ADVERT / 256
+
+
+def master_down(priority):
+    """RFC 5798 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time."""
+    return 3 * ADVERT + skew(priority)
+
+
+def run(*args, check=True, timeout=10):
+    return subprocess.run([str(a) for a in args], check=check, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def wait_for(what, predicate, timeout, step=0.01):
+    """Polls predicate until true; returns the seconds it took. Bounded by timeout."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start >= timeout:
+            raise AssertionError(f"timed out after {timeout:.2f}s waiting for {what}")
+        time.sleep(step)
+    return time.monotonic() - start
+
+
+# Answers each connection with its name and the address that connected to it: the
+# balancer's own address, which says which balancer proxied the client.
+BACKEND = r'''
+import socket, sys, time
+name, address, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((address, port))
+s.listen(256)
+s.settimeout(0.5)
+deadline = time.monotonic() + 600  # exits by itself after 10 minutes
+while time.monotonic() < deadline:
+    try:
+        c, peer = s.accept()
+    except socket.timeout:
+        continue
+    try:
+        c.sendall(f"{name} {peer[0]}\n".encode())
+    except OSError:
+        pass
+    c.close()
+'''
+
+# One connection through the VIP: prints "BACKEND BALANCER_ADDRESS", "refused" or "".
+CLIENT = r'''
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1.0)
+    s.settimeout(1.0)
+    print(s.recv(64).decode().strip())
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("")
+'''
+
+# Connects every 5 ms until a backend reports that WANT proxied the connection; prints
+# "ready" once started, then "served T" with T in CLOCK_MONOTONIC seconds (the same clock
+# as the test's time.monotonic(): namespaces share it). Bounded by MAX_SECONDS.
+PROBER = r'''
+import socket, sys, time
+vip, port, want, max_seconds = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+print("ready", flush=True)
+deadline = time.monotonic() + max_seconds
+while time.monotonic() < deadline:
+    try:
+        s = socket.create_connection((vip, port), timeout=0.05)
+        s.settimeout(0.2)
+        reply = s.recv(64).decode().split()
+        s.close()
+        if len(reply) == 2 and reply[1] == want:
+            print(f"served {time.monotonic():.6f} {reply[0]}", flush=True)
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.005)
+print("gave up", flush=True)
+'''
+
+FETCH = r'''
+import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())
+'''
+
+
+class Pair:
+    """The namespaces, the backends and the two ringlbd processes of one module."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        tag = f"rlbp{os.getpid()}"
+        self.ns = {h: f"{tag}-{h}" for h in ("sw", *BALANCERS, *BACKENDS)}
+        self.daemons = {}          # balancer -> Popen of ringlbd (ip netns exec execs it)
+        self.others = []           # backends
+
+    def build(self):
+        sw = self.ns["sw"]
+        for ns in self.ns.values():
+            run("ip", "netns", "add", ns)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+        run("ip", "-n", sw, "link", "add", "br0", "type", "bridge")
+        # The client's bridge is the LAN switch: no snooping, no STP delay.
+        run("ip", "-n", sw, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state", "0")
+        run("ip", "-n", sw, "addr", "add", f"{ADDR['sw']}/24", "dev", "br0")
+        run("ip", "-n", sw, "link", "set", "br0", "up")
+        for h in (*BALANCERS, *BACKENDS):
+            run("ip", "link", "add", "eth0", "netns", self.ns[h], "type", "veth",
+                "peer", "name", f"p-{h}", "netns", sw)
+            run("ip", "-n", sw, "link", "set", f"p-{h}", "master", "br0")
+            run("ip", "-n", sw, "link", "set", f"p-{h}", "up")
+            run("ip", "-n", self.ns[h], "addr", "add", f"{ADDR[h]}/24", "dev", "eth0")
+            run("ip", "-n", self.ns[h], "link", "set", "eth0", "up")
+        for name, text in (("backend.py", BACKEND), ("client.py", CLIENT), ("prober.py", PROBER),
+                           ("fetch.py", FETCH)):
+            Path(f"{self.tmp}/{name}").write_text(text)
+        for h in BACKENDS:
+            self.others.append(subprocess.Popen(
+                ["ip", "netns", "exec", self.ns[h], PY, f"{self.tmp}/backend.py", h, ADDR[h],
+                 str(BACKEND_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for h in BACKENDS:
+            wait_for(f"backend {h}", lambda h=h: self.connect(ADDR[h], BACKEND_PORT).startswith(h), 10, 0.05)
+        for h in BALANCERS:
+            self.write_config(h)
+
+    def destroy(self):
+        for h in list(self.daemons):
+            self.kill(h, signal.SIGKILL)
+        for p in self.others:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=5)
+        for ns in self.ns.values():
+            # Anything still inside was started by this module.
+            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            run("ip", "netns", "del", ns, check=False)
+
+    # -- ringlbd ---------------------------------------------------------------------
+    def conf(self, h):
+        return f"{self.tmp}/{h}.conf"
+
+    def sock(self, h):
+        return f"{self.tmp}/{h}.sock"
+
+    def write_config(self, h):
+        backends = "".join(f"backend = {ADDR[b]}:{BACKEND_PORT}\n" for b in BACKENDS)
+        Path(self.conf(h)).write_text(
+            f"[global]\nworkers = 1\ncontrol_socket = {self.sock(h)}\nlog_level = info\n"
+            f"metrics = 127.0.0.1:{METRICS_PORT}\n"
+            # A connection caught by the VIP move cannot finish on the old master (the
+            # client's packets now go to the new one): it would hold a graceful stop for
+            # the default 30 s.
+            "shutdown_grace = 1s\n\n"
+            f"[listener.web]\nbind = {VIP}:{PORT}\nscheduler = roundrobin\n{backends}"
+            "connect_timeout = 1s\n\n"
+            f"[vrrp.vip1]\ninterface = eth0\nvrid = 61\npriority = {PRIO[h]}\n"
+            f"advert_interval = {int(ADVERT * 1000)}ms\nvip = {VIP}/24\n")
+
+    def start(self, h):
+        log = open(f"{self.tmp}/{h}.log", "a")
+        # Not through a shell: the Popen's pid is ringlbd itself (ip netns exec execs it).
+        self.daemons[h] = subprocess.Popen(["ip", "netns", "exec", self.ns[h], str(RINGLBD), "-c", self.conf(h)],
+                                           stdout=log, stderr=log)
+        log.close()
+
+    def kill(self, h, sig):
+        p = self.daemons.pop(h)
+        if p.poll() is None:
+            p.send_signal(sig)
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=5)
+            raise AssertionError(f"{h}: ringlbd still running 5 s after signal {sig}:\n{self.log(h)[-2000:]}")
+        return p.returncode
+
+    def log(self, h):
+        path = Path(f"{self.tmp}/{h}.log")
+        return path.read_text() if path.exists() else ""
+
+    def release(self, h):
+        return run("ip", "netns", "exec", self.ns[h], RINGLBD, "--release", "-c", self.conf(h))
+
+    def ctl(self, h, *args):
+        return run("ip", "netns", "exec", self.ns[h], RINGLBCTL, "--socket", self.sock(h), *args, check=False)
+
+    def metrics(self, h):
+        return run("ip", "netns", "exec", self.ns[h], PY, f"{self.tmp}/fetch.py",
+                   f"http://127.0.0.1:{METRICS_PORT}/metrics").stdout
+
+    # -- observation -------------------------------------------------------------------
+    def has_vip(self, h):
+        out = run("ip", "-n", self.ns[h], "-4", "-o", "addr", "show", "dev", "eth0").stdout
+        return f" {VIP}/" in out
+
+    def vip_hosts(self):
+        return {h for h in BALANCERS if self.has_vip(h)}
+
+    def connect(self, address=VIP, port=PORT):
+        return run("ip", "netns", "exec", self.ns["sw"], PY, f"{self.tmp}/client.py", address, port,
+                   check=False).stdout.strip()
+
+    def served_by(self):
+        """Which balancer proxied one client connection through the VIP, or what failed."""
+        reply = self.connect().split()
+        if len(reply) == 2:
+            for h in BALANCERS:
+                if reply[1] == ADDR[h]:
+                    return h
+        return " ".join(reply)
+
+    def vrrp_state(self, h):
+        out = self.ctl(h, "vrrp", "status").stdout
+        m = re.search(r"vip1\b.*?\b(MASTER|BACKUP|FAULT|INIT)\b", out, re.S)
+        return m.group(1) if m else out
+
+    def start_pair(self):
+        """Both daemons up, lb1 master and serving the client through the VIP."""
+        for h in BALANCERS:
+            self.start(h)
+        wait_for("lb1 to own the VIP", lambda: self.vip_hosts() == {"lb1"}, 5)
+        wait_for("lb2 to report BACKUP", lambda: self.vrrp_state("lb2") == "BACKUP", 5, 0.05)
+        wait_for("the client to be served through lb1", lambda: self.served_by() == "lb1", 5, 0.05)
+
+    def prober(self, want):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns["sw"], PY, f"{self.tmp}/prober.py", VIP,
+                              str(PORT), ADDR[want], "5"], stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "ready"
+        return p
+
+    @staticmethod
+    def served_at(prober):
+        out, _ = prober.communicate(timeout=10)
+        m = re.search(r"^served ([0-9.]+)", out, re.M)
+        assert m, f"the client was never served by the backup: {out!r}"
+        return float(m.group(1))
+
+
+@pytest.fixture(scope="module")
+def lab():
+    for binary in (RINGLBD, RINGLBCTL):
+        if not binary.exists():
+            pytest.fail(f"{binary} is missing: run make -j2 first")
+    with tempfile.TemporaryDirectory(prefix="ringlb-pair.") as tmp:
+        os.chmod(tmp, 0o755)
+        pair = Pair(tmp)
+        try:
+            pair.build()
+            yield pair
+        finally:
+            pair.destroy()
+
+
+@pytest.fixture
+def pair(lab):
+    """A fresh pair for each test: no VIP left on either host, both daemons started."""
+    for h in BALANCERS:
+        run("ip", "-n", lab.ns[h], "addr", "del", f"{VIP}/24", "dev", "eth0", check=False)
+    lab.start_pair()
+    try:
+        yield lab
+    finally:
+        for h in list(lab.daemons):
+            lab.kill(h, signal.SIGKILL)
+        for h in BALANCERS:
+            run("ip", "-n", lab.ns[h], "addr", "del", f"{VIP}/24", "dev", "eth0", check=False)
+
+
+def test_the_master_owns_the_vip_and_the_client_reaches_a_backend_through_it(pair):
+    assert pair.vip_hosts() == {"lb1"}
+    assert pair.vrrp_state("lb1") == "MASTER"
+    backends = set()
+    for _ in range(4):
+        reply = pair.connect().split()
+        assert len(reply) == 2 and reply[1] == ADDR["lb1"], reply
+        backends.add(reply[0])
+    assert backends == set(BACKENDS)  # round robin: both backends served through the VIP
+
+
+def test_killing_the_master_moves_the_vip_and_the_client_to_the_backup_within_master_down(pair):
+    prober = pair.prober("lb2")
+    killed = time.monotonic()
+    pair.kill("lb1", signal.SIGKILL)
+    took = Pair.served_at(prober) - killed
+    bound = master_down(PRIO["lb2"]) + 0.100
+    print(f"kill -9: client served through lb2 {took * 1000:.0f} ms after the kill "
+          f"(bound {bound * 1000:.0f} ms)")
+    assert took <= bound
+    # The backup's timer runs from the last advert it heard, at most one interval before the kill.
+    assert took >= master_down(PRIO["lb2"]) - ADVERT - 0.020
+    assert pair.vrrp_state("lb2") == "MASTER"
+    assert pair.has_vip("lb2")
+    assert pair.has_vip("lb1")  # a killed daemon cannot remove it: that is what --release is for
+    assert pair.served_by() == "lb2"
+
+
+def test_a_graceful_stop_hands_the_vip_over_after_the_skew(pair):
+    prober = pair.prober("lb2")
+    stopped = time.monotonic()
+    pair.daemons["lb1"].send_signal(signal.SIGTERM)
+    took = Pair.served_at(prober) - stopped
+    assert pair.kill("lb1", signal.SIGTERM) == 0   # within shutdown_grace (1 s) + slack
+    bound = skew(PRIO["lb2"]) + 0.150
+    print(f"SIGTERM: client served through lb2 {took * 1000:.0f} ms after the signal "
+          f"(bound {bound * 1000:.0f} ms; Master_Down_Interval would be {master_down(PRIO['lb2']) * 1000:.0f} ms)")
+    assert took <= bound
+    assert pair.vip_hosts() == {"lb2"}
+    assert pair.vrrp_state("lb2") == "MASTER"
+
+
+def test_release_after_kill_removes_the_vip_from_the_dead_master(pair):
+    pair.kill("lb1", signal.SIGKILL)
+    assert pair.has_vip("lb1")
+    out = pair.release("lb1")
+    assert "1 VRRP instance(s) released" in out.stdout, out.stdout + out.stderr
+    assert not pair.has_vip("lb1")
+    wait_for("lb2 to own the VIP", lambda: pair.vip_hosts() == {"lb2"}, 2)
+    assert pair.vrrp_state("lb2") == "MASTER"
+    wait_for("the client to be served through lb2", lambda: pair.served_by() == "lb2", 2, 0.02)
+
+
+def test_ringlbctl_and_metrics_show_the_state_and_the_transitions(pair):
+    status = pair.ctl("lb1", "vrrp", "status")
+    assert status.returncode == 0, status.stderr
+    assert pair.vrrp_state("lb1") == "MASTER"
+    m1 = pair.metrics("lb1")
+    assert re.search(r'^ringlb_vrrp_state\{vrrp_instance="vip1"\} 2$', m1, re.M), m1
+    m2 = pair.metrics("lb2")
+    assert re.search(r'^ringlb_vrrp_state\{vrrp_instance="vip1"\} 1$', m2, re.M), m2
+    before = int(re.search(r'^ringlb_vrrp_transitions_total\{vrrp_instance="vip1"\} (\d+)$', m2, re.M).group(1))
+
+    pair.kill("lb1", signal.SIGKILL)
+    wait_for("lb2 to report MASTER", lambda: pair.vrrp_state("lb2") == "MASTER", 3, 0.02)
+    m2 = pair.metrics("lb2")
+    assert re.search(r'^ringlb_vrrp_state\{vrrp_instance="vip1"\} 2$', m2, re.M), m2
+    after = int(re.search(r'^ringlb_vrrp_transitions_total\{vrrp_instance="vip1"\} (\d+)$', m2, re.M).group(1))
+    assert after == before + 1  # BACKUP -> MASTER
