@@ -26,7 +26,7 @@ PERF_BINS := $(PERF_SRCS:perf/%.cc=$(BUILD)/perf/%)
 
 BINARIES := $(BUILD)/ringlbd $(if $(CLI_SRCS),$(BUILD)/ringlbctl)
 
-.PHONY: all test unit-test integration-test demo bench deps deps-bench clean
+.PHONY: all test unit-test integration-test test-sanitizers test-asan test-tsan demo bench deps deps-bench clean
 .DEFAULT_GOAL := all
 
 all: $(BINARIES) $(BUILD)/unit_tests $(PERF_BINS) $(BUILD)/netns/vrrp_driver
@@ -64,6 +64,24 @@ unit-test: all
 integration-test: all
 	tests/run --only integration
 
+# The same tests against sanitizer builds (run by .ci/run before make test):
+# AddressSanitizer + UndefinedBehaviorSanitizer for unit, integration and netns suites,
+# ThreadSanitizer for the unit and integration suites (every integration test runs
+# ringlbd with workers = 2 unless it says otherwise). Any sanitizer report fails the run.
+SANITIZED := ringlbd ringlbctl unit_tests netns/vrrp_driver
+ASAN_OPT  := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+TSAN_OPT  := -O1 -g -fsanitize=thread
+
+test-sanitizers: test-asan test-tsan
+
+test-asan: deps
+	$(MAKE) -j$$(nproc) BUILD=build-asan OPT="$(ASAN_OPT)" $(addprefix build-asan/,$(SANITIZED))
+	tests/run --build build-asan --only unit,integration,netns
+
+test-tsan: deps
+	$(MAKE) -j$$(nproc) BUILD=build-tsan OPT="$(TSAN_OPT)" $(addprefix build-tsan/,$(SANITIZED))
+	tests/run --build build-tsan --only unit,integration
+
 demo: deps
 	$(MAKE) -j$$(nproc) all
 	tests/demo.sh
@@ -79,7 +97,7 @@ deps-bench:
 	tests/install-deps.sh bench
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
 

@@ -1,6 +1,7 @@
 #include "core/listener_socket.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -29,6 +30,9 @@ UniqueFd open_one(const InetAddr& bind, std::string* error) {
     } else {
         setsockopt(fd.get(), IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
     }
+    // Accepted sockets inherit TCP_NODELAY from the listener: one setsockopt here
+    // instead of one per client connection.
+    if (setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) return fail("TCP_NODELAY");
     if (::bind(fd.get(), bind.sockaddr_ptr(), bind.sockaddr_len()) != 0) return fail("bind");
     if (::listen(fd.get(), kBacklog) != 0) return fail("listen");
     return fd;

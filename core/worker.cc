@@ -382,8 +382,7 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
     conn.client_fd = fd;
     conn.listener = wl.runtime;
     conn.listener_slot = listener_slot;
-    conn.accepted_ms = now_ms_;
-    set_nodelay(fd);
+    conn.accepted_ms = now_ms_;  // TCP_NODELAY comes from the listening socket
     const bool source_hash = wl.runtime->config.scheduler == SchedulerKind::kSourceHash;
     if (source_hash || (access_log_ && access_log_->enabled())) {
         sockaddr_storage peer{};

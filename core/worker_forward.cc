@@ -179,8 +179,10 @@ void Worker::finish_direction(uint32_t slot, int dir) {
     Direction& d = conn.dirs[dir];
     d.done = true;
     pipes_.release(std::move(d.pipe), d.pipe_bytes == 0);
-    ::shutdown(conn.dest_fd(dir), SHUT_WR);
+    // Both directions done: close() sends the FIN (nothing is left unread on that
+    // socket, its EOF was read), so the shutdown would only be one more syscall.
     if (conn.dirs[1 - dir].done) return close_connection(slot, CloseReason::kDone, false);
+    ::shutdown(conn.dest_fd(dir), SHUT_WR);
     // Half-closed: the other direction may go on, but not silently forever.
     timeouts_.arm(slot, conn.listener->config.half_close_timeout.count(), now_ms_);
 }

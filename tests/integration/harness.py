@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# RINGLBD_BINARY runs the suite against another build (e.g. a sanitizer build).
-RINGLBD = Path(os.environ.get("RINGLBD_BINARY") or REPO_ROOT / "build" / "ringlbd").resolve()
+# RINGLB_BUILD runs the suite against another build directory (the sanitizer builds:
+# build-asan, build-tsan); RINGLBD_BINARY against one other ringlbd binary.
+BUILD_DIR = (REPO_ROOT / os.environ.get("RINGLB_BUILD", "build")).resolve()
+RINGLBD = Path(os.environ.get("RINGLBD_BINARY") or BUILD_DIR / "ringlbd").resolve()
+RINGLBCTL = BUILD_DIR / "ringlbctl"
 PYTHON = "/usr/bin/python3"
 MIB = 1024 * 1024
 

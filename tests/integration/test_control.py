@@ -19,7 +19,7 @@ import pytest
 
 import harness
 
-RINGLBCTL = harness.REPO_ROOT / "build" / "ringlbctl"
+RINGLBCTL = harness.RINGLBCTL
 
 
 # ----------------------------------------------------------------------- helpers

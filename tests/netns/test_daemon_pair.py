@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RINGLBD = ROOT / "build/ringlbd"
-RINGLBCTL = ROOT / "build/ringlbctl"
+BUILD = (ROOT / os.environ.get("RINGLB_BUILD", "build")).resolve()   # or build-asan, build-tsan
+RINGLBD = BUILD / "ringlbd"
+RINGLBCTL = BUILD / "ringlbctl"
 PY = "/usr/bin/python3"
 
 ADVERT = 0.100

@@ -20,8 +20,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER_SRC = ROOT / "tests/netns/vrrp_driver.cc"
-LIB = ROOT / "build/libringlb.a"
-DRIVER = ROOT / "build/netns/vrrp_driver"
+BUILD = (ROOT / os.environ.get("RINGLB_BUILD", "build")).resolve()   # or build-asan, build-tsan
+LIB = BUILD / "libringlb.a"
+DRIVER = BUILD / "netns/vrrp_driver"
 PY = "/usr/bin/python3"
 
 ADVERT = 0.100                      # advert_interval in every config here

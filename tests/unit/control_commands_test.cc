@@ -190,7 +190,8 @@ TEST_F(ControlCommands, BackendAddIsAppliedAndWrittenToTheFile) {
     EXPECT_EQ(r["message"], "backend 10.0.1.13:8080 added to web");
     EXPECT_EQ(r["listener"]["backends"].size(), 3u);
     EXPECT_EQ(applied_, 1);
-    const ListenerConfig* web = file_config()->find_listener("web");
+    auto file = file_config();  // keeps the parsed config alive while web points into it
+    const ListenerConfig* web = file->find_listener("web");
     ASSERT_EQ(web->backends.size(), 3u);
     EXPECT_EQ(web->backends[2].address.to_string(), "10.0.1.13:8080");
     EXPECT_EQ(web->backends[2].weight, 5u);
@@ -261,7 +262,8 @@ TEST_F(ControlCommands, ListenerAddParsesSchedulerAndCheckLikeTheFile) {
                   R"("check":"http GET /health expect 200","backends":[{"address":"10.0.3.1:80","weight":2},)"
                   R"({"address":"10.0.3.2:80","backup":true}]})");
     ASSERT_TRUE(r["ok"]) << r;
-    const ListenerConfig* api = file_config()->find_listener("api");
+    auto file = file_config();
+    const ListenerConfig* api = file->find_listener("api");
     ASSERT_NE(api, nullptr);
     EXPECT_EQ(api->scheduler, SchedulerKind::kRoundRobin);
     EXPECT_EQ(api->check.kind, HealthCheckKind::kHttp);
