@@ -331,7 +331,9 @@ def test_killing_the_master_moves_the_vip_and_the_client_to_the_backup_within_ma
     killed = time.monotonic()
     pair.kill("lb1", signal.SIGKILL)
     took = Pair.served_at(prober) - killed
-    bound = master_down(PRIO["lb2"]) + 0.100
+    # + 300 ms: the daemons may run under a sanitizer on a loaded machine; the lower
+    # bound below is what shows the takeover waited for Master_Down_Interval.
+    bound = master_down(PRIO["lb2"]) + 0.300
     print(f"kill -9: client served through lb2 {took * 1000:.0f} ms after the kill "
           f"(bound {bound * 1000:.0f} ms)")
     assert took <= bound
@@ -349,7 +351,9 @@ def test_a_graceful_stop_hands_the_vip_over_after_the_skew(pair):
     pair.daemons["lb1"].send_signal(signal.SIGTERM)
     took = Pair.served_at(prober) - stopped
     assert pair.kill("lb1", signal.SIGTERM) == 0   # within shutdown_grace (1 s) + slack
-    bound = skew(PRIO["lb2"]) + 0.150
+    # Sooner than Master_Down_Interval is what only the priority-0 advert can do
+    # (Skew_Time is 61 ms here; the rest is slack for a loaded machine).
+    bound = master_down(PRIO["lb2"])
     print(f"SIGTERM: client served through lb2 {took * 1000:.0f} ms after the signal "
           f"(bound {bound * 1000:.0f} ms; Master_Down_Interval would be {master_down(PRIO['lb2']) * 1000:.0f} ms)")
     assert took <= bound
