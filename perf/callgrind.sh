@@ -6,6 +6,8 @@
 # Usage: perf/callgrind.sh [ringlbd|haproxy|nginx] [CONNECTIONS]   (default ringlbd 2000)
 #   CALLGRIND_SPLICE=auto|always|never   ringlbd's splice mode (default auto)
 #   CALLGRIND_KEEP=1                     keep the callgrind.out files (callgrind_annotate)
+#   CALLGRIND_RINGLBD=PATH               the ringlbd binary (default build/ringlbd; perf/bench.sh
+#                                        passes the copy its own measurements used)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,7 @@ TARGET=${1:-ringlbd}
 CONNS=${2:-2000}
 SPLICE=${CALLGRIND_SPLICE:-auto}
 BIN=build/perf
-RINGLBD=build/ringlbd
+RINGLBD=${CALLGRIND_RINGLBD:-build/ringlbd}
 
 command -v valgrind >/dev/null || { echo "callgrind: valgrind missing (make deps-bench)" >&2; exit 1; }
 for tool in loadgen bench_backend; do
