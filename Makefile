@@ -126,3 +126,8 @@ test-package: deb
 # `make soak` (not in CI): 10 minutes of mixed load with reloads, CLI changes and
 # backend kills against one ringlbd; SOAK_SECONDS=60 for a quick check.
 include tests/soak/soak.mk
+
+# `make fuzz` (not in CI; clang + libFuzzer): each target in tests/fuzz for FUZZ_SECONDS
+# (default 60) on a scratch copy of its corpus. The corpora and every input that once
+# crashed are replayed by build/unit_tests (FuzzRegression) on every make test.
+include tests/fuzz/fuzz.mk

@@ -27,7 +27,8 @@ std::string status_of(const json& backend) { return count_of(backend, "status");
 // Settings in the order of the config reference, then any others.
 const char* const kSettingOrder[] = {"check_port", "check_interval", "check_timeout", "rise", "fall",
                                      "connect_timeout", "idle_timeout", "half_close_timeout", "queue_timeout",
-                                     "retries", "max_connections", "splice", "proxy_protocol", "hash_table_size"};
+                                     "retries", "max_connections", "max_conn_per_source", "rate_per_source",
+                                     "splice", "proxy_protocol", "hash_table_size"};
 
 std::string render_status(const json& r) {
     std::string out = "ringlbd " + text_of(r.value("version", json("?"))) + " (pid " + count_of(r, "pid") + "), up " +
@@ -98,6 +99,11 @@ std::string render_listener_show(const json& r) {
         t.add({"connections", count_of(s, "connections_total") + " total, " + count_of(s, "active") + " active, " +
                                   count_of(s, "connections_refused") + " refused, " + count_of(s, "queue_timeouts") +
                                   " queue timeouts"});
+        std::string rejected = count_of(s, "rejected_conn_limit") + " over max_conn_per_source, " +
+                               count_of(s, "rejected_rate") + " over rate_per_source";
+        if (s.value("source_untracked", uint64_t(0)) != 0)
+            rejected += "; " + count_of(s, "source_untracked") + " let through untracked (source table full)";
+        t.add({"rejected", rejected});
         t.add({"bytes", count_of(s, "bytes_in") + " in, " + count_of(s, "bytes_out") + " out"});
     }
     std::string table = t.render();
@@ -110,13 +116,15 @@ std::string render_listener_show(const json& r) {
 }
 
 std::string render_stats(const json& r) {
-    Table listeners({"LISTENER", "ACTIVE", "CONNECTIONS", "REFUSED", "QUEUE_TIMEOUTS", "BYTES_IN", "BYTES_OUT"});
-    listeners.numeric({1, 2, 3, 4, 5, 6});
+    Table listeners({"LISTENER", "ACTIVE", "CONNECTIONS", "REFUSED", "QUEUE_TIMEOUTS", "REJECTED_CONN",
+                     "REJECTED_RATE", "BYTES_IN", "BYTES_OUT"});
+    listeners.numeric({1, 2, 3, 4, 5, 6, 7, 8});
     Table backends({"LISTENER", "BACKEND", "STATE", "STATUS", "ACTIVE", "CONNECTIONS", "ERRORS"});
     backends.numeric({4, 5, 6});
     for (const json& l : r["listeners"]) {
         listeners.add({text_of(l["name"]), count_of(l, "active"), count_of(l, "connections_total"),
-                       count_of(l, "connections_refused"), count_of(l, "queue_timeouts"), count_of(l, "bytes_in"),
+                       count_of(l, "connections_refused"), count_of(l, "queue_timeouts"),
+                       count_of(l, "rejected_conn_limit"), count_of(l, "rejected_rate"), count_of(l, "bytes_in"),
                        count_of(l, "bytes_out")});
         for (const json& b : l["backends"])
             backends.add({text_of(l["name"]), text_of(b["address"]), count_of(b, "state"), status_of(b),

@@ -75,6 +75,9 @@ struct ListenerConfig {
     SpliceMode splice = SpliceMode::kAuto;
     int retries = 2;
     uint32_t max_connections = 0;                // per backend, 0 = unlimited
+    // Abuse limits per client address, across all workers (core/source_limiter.h).
+    uint32_t max_conn_per_source = 0;            // connections open at once; 0 = unlimited
+    uint32_t rate_per_source = 0;                // new connections per second, burst = rate; 0 = unlimited
     ProxyProtocol proxy_protocol = ProxyProtocol::kOff;
     uint32_t hash_table_size = 65537;            // source-hash: Maglev table size, prime
 

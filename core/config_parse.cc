@@ -209,6 +209,7 @@ constexpr uint32_t kMaxMaxFails = 1000;
 constexpr int kMaxRetries = 16;
 constexpr uint32_t kMinHashTableSize = 1009;
 constexpr uint32_t kMaxHashTableSize = 10000019;
+constexpr uint32_t kMaxRatePerSource = 1000000;
 
 // "ADDR:PORT [weight=N] [backup] [state=ready|drain|maint]"
 KeyError add_backend(ListenerConfig& listener, const ConfigEntry& entry) {
@@ -352,6 +353,15 @@ const ConfigKeyRule<ListenerConfig> kListenerKeys[] = {
     {"max_connections", false,
      [](ListenerConfig& l, const ConfigEntry& e) {
          return set_number(l.max_connections, e, 0, UINT32_MAX);
+     }},
+    {"max_conn_per_source", false,
+     [](ListenerConfig& l, const ConfigEntry& e) {
+         return set_number(l.max_conn_per_source, e, 0, UINT32_MAX);
+     }},
+    // The bucket refills every 1/rate s in whole nanoseconds: at most 10^6 keeps that exact to 0.1%.
+    {"rate_per_source", false,
+     [](ListenerConfig& l, const ConfigEntry& e) {
+         return set_number(l.rate_per_source, e, 0, kMaxRatePerSource);
      }},
     {"proxy_protocol", false,
      [](ListenerConfig& l, const ConfigEntry& e) {
@@ -665,6 +675,13 @@ Scan prescan(std::string_view text, ConfigDiagnostics& diag) {
         pos = end + 1;
         ++line_number;
 
+        // Values reach C APIs (inet_pton, open, if_nametoindex) that stop at a NUL and
+        // would silently use what comes before it, so a NUL anywhere, comments
+        // included, marks a damaged or binary file (found by tests/fuzz/fuzz_config).
+        if (raw.find('\0') != std::string_view::npos) {
+            diag.error(line_number, "line contains a NUL byte");
+            continue;
+        }
         std::string_view line = raw.substr(0, raw.find('#'));
         // Newer Boost releases read a leading ';' as a comment, 1.74 as part of
         // a key; refusing it keeps the meaning of a file independent of Boost.
@@ -950,6 +967,10 @@ std::string format_config(const Config& config) {
         write_if_changed(out, "retries", listener.retries, defaults.retries, std::to_string(listener.retries));
         write_if_changed(out, "max_connections", listener.max_connections, defaults.max_connections,
                          std::to_string(listener.max_connections));
+        write_if_changed(out, "max_conn_per_source", listener.max_conn_per_source, defaults.max_conn_per_source,
+                         std::to_string(listener.max_conn_per_source));
+        write_if_changed(out, "rate_per_source", listener.rate_per_source, defaults.rate_per_source,
+                         std::to_string(listener.rate_per_source));
         write_if_changed(out, "proxy_protocol", listener.proxy_protocol, defaults.proxy_protocol,
                          std::string(name_of<ProxyProtocol>(listener.proxy_protocol, kProxyProtocols)));
         write_if_changed(out, "hash_table_size", listener.hash_table_size, defaults.hash_table_size,

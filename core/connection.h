@@ -66,6 +66,7 @@ struct Connection {
     CloseReason reason = CloseReason::kNone;
     uint16_t in_flight = 0;       // SQEs issued whose final CQE has not arrived
     uint8_t attempts = 0;         // connect attempts so far
+    bool source_tracked = false;  // counted by its listener's SourceLimiter: released once at close
     int client_fd = -1;
     int backend_fd = -1;
     uint32_t listener_slot = 0;   // index into the worker's listeners

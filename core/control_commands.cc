@@ -74,6 +74,9 @@ json listener_totals_json(const ListenerEntry* entry) {
     out["connections_total"] = totals.connections_total;
     out["connections_refused"] = totals.connections_refused;
     out["queue_timeouts"] = totals.queue_timeouts;
+    out["rejected_conn_limit"] = totals.rejected_conn_limit;
+    out["rejected_rate"] = totals.rejected_rate;
+    out["source_untracked"] = totals.source_untracked;
     out["active"] = totals.active;
     out["bytes_in"] = totals.bytes_in;
     out["bytes_out"] = totals.bytes_out;
@@ -94,6 +97,8 @@ json settings_json(const ListenerConfig& l) {
     out["splice"] = std::string(format_splice_mode(l.splice));
     out["retries"] = l.retries;
     out["max_connections"] = l.max_connections;
+    out["max_conn_per_source"] = l.max_conn_per_source;
+    out["rate_per_source"] = l.rate_per_source;
     out["proxy_protocol"] = std::string(format_proxy_protocol(l.proxy_protocol));
     if (l.scheduler == SchedulerKind::kSourceHash) out["hash_table_size"] = l.hash_table_size;
     return out;

@@ -101,7 +101,12 @@ std::string get_listener_name(const json& value) {
 InetAddr get_address(const json& value, std::string_view what) {
     if (!value.is_string()) fail("'" + std::string(what) + "' must be a string, not " + type_name(value));
     const std::string& text = value.get_ref<const std::string&>();
-    auto address = InetAddr::parse(text);
+    // InetAddr::parse gives the host to inet_pton as a C string, which stops at a NUL:
+    // "10.0.0.1\u0000junk:80" would pass as 10.0.0.1:80 (found by tests/fuzz).
+    const bool printable = std::none_of(text.begin(), text.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+    });
+    auto address = printable ? InetAddr::parse(text) : std::nullopt;
     if (!address)
         fail("bad address '" + echo(text) + "' for " + std::string(what) +
              " (expected IPV4:PORT or [IPV6]:PORT, port 1..65535)");

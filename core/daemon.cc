@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <random>
 
 #include "core/config_parse.h"
 #include "core/control_server.h"
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "core/metrics_http.h"
 #include "core/sched_source_hash.h"
+#include "core/source_limiter.h"
 #include "core/version.h"
 
 namespace ringlb {
@@ -86,6 +88,16 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
         }
         if (lc.scheduler == SchedulerKind::kSourceHash)
             runtime->maglev = std::make_shared<MaglevSlot>(build_listener_maglev(lc));
+        if (lc.max_conn_per_source != 0 || lc.rate_per_source != 0) {
+            // Kept by name, like stats, so a reload keeps each client's open
+            // connections and bucket; the limits themselves come from this config.
+            runtime->source_limiter = old_by_name ? old_by_name->runtime->source_limiter : nullptr;
+            if (!runtime->source_limiter) {
+                std::random_device random;
+                uint64_t seed = (uint64_t(random()) << 32) ^ random();
+                runtime->source_limiter = std::make_shared<SourceLimiter>(SourceLimiter::kDefaultMaxSources, seed);
+            }
+        }
         snapshot->listeners.push_back({runtime, sockets});
     }
     return snapshot;

@@ -10,6 +10,8 @@ namespace ringlb {
 InetAddr::InetAddr() { storage_.ss_family = AF_UNSPEC; }
 
 std::optional<InetAddr> InetAddr::parse_host(std::string_view text, uint16_t port) {
+    // inet_pton reads a C string: "10.0.0.1\0junk" would pass as 10.0.0.1.
+    if (text.find('\0') != std::string_view::npos) return std::nullopt;
     std::string host(text);
     InetAddr addr;
     auto* v4 = reinterpret_cast<sockaddr_in*>(&addr.storage_);

@@ -95,6 +95,9 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
          &ListenerTotals::queue_timeouts, "counter"},
         {"ringlb_listener_connections_active", "Client connections open now, including those not yet connected.",
          &ListenerTotals::active, "gauge"},
+        {"ringlb_source_untracked_total",
+         "Client connections let through without per-source limits because the source table was full.",
+         &ListenerTotals::source_untracked, "counter"},
     };
     std::vector<ListenerTotals> totals;
     for (const ListenerEntry& entry : listeners) totals.push_back(entry.runtime->stats->totals());
@@ -109,6 +112,15 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
         std::string label = listener_label(*listeners[i].runtime);
         w.sample("ringlb_bytes_total", label + ",direction=\"in\"", totals[i].bytes_in);
         w.sample("ringlb_bytes_total", label + ",direction=\"out\"", totals[i].bytes_out);
+    }
+
+    w.family("ringlb_connections_rejected_total", "counter",
+             "Client connections reset at accept by a per-source limit (reason: max_conn_per_source, rate_per_source).");
+    for (size_t i = 0; i < listeners.size(); ++i) {
+        std::string label = listener_label(*listeners[i].runtime);
+        w.sample("ringlb_connections_rejected_total", label + ",reason=\"max_conn_per_source\"",
+                 totals[i].rejected_conn_limit);
+        w.sample("ringlb_connections_rejected_total", label + ",reason=\"rate_per_source\"", totals[i].rejected_rate);
     }
 
     auto per_backend = [&](const char* name, const char* type, const char* help, auto value) {

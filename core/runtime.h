@@ -28,12 +28,16 @@ struct BackendRef {
 // What a connection needs of its listener; live connections keep it alive,
 // so it must not own the listening sockets (those close when the listener goes).
 class MaglevSlot;
+class SourceLimiter;
 
 struct ListenerRuntime {
     ListenerConfig config;
     std::vector<BackendRef> backends;
     std::shared_ptr<ListenerStats> stats;
     std::shared_ptr<MaglevSlot> maglev;          // source-hash only; rebuilt on health changes
+    // Shared by all workers; null unless max_conn_per_source or rate_per_source
+    // is set. Kept across reloads of a listener of the same name, like stats.
+    std::shared_ptr<SourceLimiter> source_limiter;
 };
 
 struct ListenerEntry {

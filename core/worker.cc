@@ -18,6 +18,7 @@
 #include "core/maglev.h"
 #include "core/passive_health.h"
 #include "core/proxy_header.h"
+#include "core/source_limiter.h"
 
 namespace ringlb {
 
@@ -30,6 +31,7 @@ constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting
 
 LogRateLimit fd_exhaustion_log;
 LogRateLimit no_backend_log;
+LogRateLimit source_limit_log;
 
 void set_nodelay(int fd) {
     int one = 1;
@@ -374,24 +376,78 @@ void Worker::handle_accept_resume(uint32_t listener_slot) {
     if (!wl.accept_armed) arm_accept(listener_slot);
 }
 
+// max_conn_per_source and rate_per_source. False: refused, and the socket is
+// already closed with a RST (HAProxy's "tcp-request connection reject"): no
+// backend, no connection slot, no access log line; counted per reason.
+bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
+                          bool* tracked) {
+    socklen_t len = sizeof(*peer);
+    // Not connected any more (reset while queued): nothing to limit, it fails on its own.
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) != 0) return true;
+    *peer_len = len;
+    const InetAddr source = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(peer), len);
+    const ListenerConfig& config = wl.runtime->config;
+    const SourceLimits limits{config.max_conn_per_source, config.rate_per_source};
+    // The loop's millisecond clock: no clock read per accept, and the bucket
+    // keeps exact time across accepts that share a millisecond.
+    SourceVerdict verdict = wl.runtime->source_limiter->admit(source, limits, uint64_t(now_ms_) * 1000000);
+    auto& stats = wl.runtime->stats->worker(index_);
+    const char* reason = nullptr;
+    uint32_t limit = 0;
+    switch (verdict) {
+        case SourceVerdict::kAdmitted: *tracked = true; return true;
+        case SourceVerdict::kAdmittedUntracked: {
+            bump(stats.source_untracked);
+            uint64_t suppressed = 0;
+            if (source_limit_log.allow(now_ms_, &suppressed))
+                spdlog::warn("listener {}: source table full ({} addresses): {} let through without per-source "
+                             "limits ({} more since last line)", config.name,
+                             wl.runtime->source_limiter->max_sources(), source.host_string(), suppressed);
+            return true;
+        }
+        case SourceVerdict::kRejectedConnLimit:
+            bump(stats.rejected_conn_limit);
+            reason = "max_conn_per_source";
+            limit = limits.max_conn;
+            break;
+        case SourceVerdict::kRejectedRate:
+            bump(stats.rejected_rate);
+            reason = "rate_per_source";
+            limit = limits.rate;
+            break;
+    }
+    uint64_t suppressed = 0;
+    if (source_limit_log.allow(now_ms_, &suppressed))
+        spdlog::warn("listener {}: rejected {}: over {} {} ({} more since last line)", config.name,
+                     source.host_string(), reason, limit, suppressed);
+    linger hard{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+    ::close(fd);
+    return false;
+}
+
 void Worker::on_new_client(uint32_t listener_slot, int fd) {
     WorkerListener& wl = *listeners_[listener_slot];
+    // Abuse limits off: this branch is all they cost (peer stays unwritten).
+    sockaddr_storage peer;
+    socklen_t peer_len = 0;
+    bool tracked = false;
+    if (wl.runtime->source_limiter && !admit_source(wl, fd, &peer, &peer_len, &tracked)) return;
     uint32_t slot = conns_.allocate();
     Connection& conn = conns_.at(slot);
+    conn.source_tracked = tracked;
     conn.state = ConnState::kConnecting;
     conn.client_fd = fd;
     conn.listener = wl.runtime;
     conn.listener_slot = listener_slot;
     conn.accepted_ms = now_ms_;  // TCP_NODELAY comes from the listening socket
     const bool source_hash = wl.runtime->config.scheduler == SchedulerKind::kSourceHash;
-    if (source_hash || (access_log_ && access_log_->enabled())) {
-        sockaddr_storage peer{};
-        socklen_t len = sizeof(peer);
-        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0) {
-            conn.client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), len);
-            if (source_hash) conn.source_hash = hash_source_address(conn.client);
-        }
+    if (peer_len == 0 && (source_hash || (access_log_ && access_log_->enabled()))) {
+        peer_len = sizeof(peer);
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) peer_len = 0;
     }
+    if (peer_len != 0) conn.client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
+    if (source_hash && conn.client.family() != AF_UNSPEC) conn.source_hash = hash_source_address(conn.client);
     auto& stats = wl.runtime->stats->worker(index_);
     bump(stats.connections_total);
     bump(stats.active);
@@ -598,6 +654,11 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     conn.state = ConnState::kClosing;
     conn.reason = reason;
     if (access_log_) access_log_->log(conn, now_ms_);
+    if (conn.source_tracked) {
+        // The limiter that admitted it: conn.listener is the runtime of its accept.
+        conn.source_tracked = false;
+        conn.listener->source_limiter->release(conn.client, uint64_t(now_ms_) * 1000000);
+    }
     timeouts_.disarm(slot);
     for (int fd : {conn.client_fd, conn.backend_fd}) {
         if (fd < 0) continue;

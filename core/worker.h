@@ -107,6 +107,7 @@ private:
     void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
     void pause_accepting();                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, int fd);
+    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
     enum class PickResult { kPicked, kAllFull, kNone };
     void connect_next(uint32_t slot);
     PickResult pick_backend(Connection& conn, uint32_t* index);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, only those missing.
-# Usage: tests/install-deps.sh build|test|bench|deb|package ...
+# Usage: tests/install-deps.sh build|test|bench|deb|package|fuzz ...
 set -euo pipefail
 
 declare -A groups=(
@@ -9,6 +9,7 @@ declare -A groups=(
   [bench]="haproxy nginx-light libnginx-mod-stream valgrind util-linux"
   [deb]="debhelper dpkg-dev"
   [package]="lintian systemd logrotate strace bash-completion man-db python3 python3-pytest util-linux adduser"
+  [fuzz]="clang libclang-rt-dev"
 )
 
 wanted=()

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 namespace ringlb {
@@ -99,6 +100,13 @@ TEST(InetAddr, OrdersByFamilyThenAddressThenPort) {
     EXPECT_LT(v4_low, v4_high);
     EXPECT_LT(v4_high, v6);  // AF_INET < AF_INET6
     EXPECT_FALSE(v4_low < v4_low);
+}
+
+TEST(InetAddr, RejectsAnAddressWithANulByteInsteadOfCuttingItShort) {
+    using namespace std::string_view_literals;
+    EXPECT_FALSE(InetAddr::parse("10.0.0.1\0junk:80"sv));
+    EXPECT_FALSE(InetAddr::parse("[::1\0x]:80"sv));
+    EXPECT_TRUE(InetAddr::parse("10.0.0.1:80"sv));
 }
 
 }  // namespace
