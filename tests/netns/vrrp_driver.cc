@@ -5,10 +5,12 @@
 //                                               run until SIGTERM (or N seconds: a test
 //                                               that dies cannot leave it running forever)
 //   vrrp_driver -c FILE --release               what `ringlbd --release` does
-// stdin commands: "track LISTENER 0|1", "stuck 0|1", "status".
+// stdin commands: "track LISTENER 0|1", "stuck 0|1", "status", "dropped".
 // stdout lines:   "started", "status NAME STATE prio=P master=M transitions=N sent=N
 //                 received=N t=SECONDS reason=TEXT" (t is CLOCK_MONOTONIC, reason the last
-//                 transition's, to the end of the line), "stopped", "released N".
+//                 transition's, to the end of the line), "stopped", "released N",
+//                 "dropped NAME received=N {JSON}" (JSON: AdvertVerdict text -> packets
+//                 dropped for it, only those seen; test_vrrp_garbage.py reads it).
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -47,6 +49,16 @@ std::string status_line(const VrrpRunner::InstanceStatus& s) {
            " t=" + t + " reason=" + s.last_transition;
 }
 
+// Verdict names are fixed strings without quotes or backslashes: no escaping needed.
+std::string dropped_line(const VrrpRunner::InstanceStatus& s) {
+    std::string json = "{";
+    for (const auto& [reason, count] : s.dropped) {
+        if (json.size() > 1) json += ",";
+        json += "\"" + reason + "\":" + std::to_string(count);
+    }
+    return "dropped " + s.name + " received=" + std::to_string(s.adverts_received) + " " + json + "}";
+}
+
 void print(const std::string& line) {
     std::fputs((line + "\n").c_str(), stdout);
     std::fflush(stdout);
@@ -70,6 +82,8 @@ bool handle_command(VrrpRunner& runner, const std::string& line) {
         runner.set_forwarder_stuck(stuck == 1);
     } else if (verb == "status") {
         for (const auto& s : runner.status()) print(status_line(s));
+    } else if (verb == "dropped") {
+        for (const auto& s : runner.status()) print(dropped_line(s));
     } else if (!verb.empty()) {
         return false;
     }
