@@ -247,13 +247,9 @@ void Worker::on_tick() {
         }
         if (forced) spdlog::info("worker {}: shutdown grace over, closed {} connections", index_, forced);
     }
-    // Slots (and fds) freed on other workers are only seen here.
-    bool waiting = false;
-    for (uint32_t i = 0; i < listeners_.size(); ++i) {
+    // Slots freed on other workers are only seen here.
+    for (uint32_t i = 0; i < listeners_.size(); ++i)
         if (!listeners_[i]->waiting.empty()) service_queue(i);
-        waiting = waiting || !listeners_[i]->waiting.empty();
-    }
-    if (!waiting) fd_starved_ = false;
     if (!finished()) arm_tick();
 }
 
@@ -543,16 +539,10 @@ void Worker::connect_next(uint32_t slot) {
                          std::strerror(error), suppressed);
         conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
         conn.backend.reset();
-        if (error == EMFILE || error == ENFILE) {
-            // Out of fds: the client waits in the listener's queue (up to
-            // queue_timeout) for a connection to close and give its fds back, and
-            // accepting pauses so that the next clients wait in the kernel's
-            // backlog rather than being accepted without an fd for their backend.
-            pause_accepting();
-            fd_starved_ = true;
-            enqueue(slot);
-            return;
-        }
+        // Out of fds: this client is lost (waiting would hold its fd and starve
+        // the rest), but stop accepting for a moment so the next ones wait in the
+        // kernel's backlog instead of being accepted and dropped too.
+        if (error == EMFILE || error == ENFILE) pause_accepting();
         close_connection(slot, CloseReason::kError, false);
         return;
     }
@@ -701,10 +691,7 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     stats.active.store(stats.active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     uint32_t listener_slot = conn.listener_slot;
     maybe_free(slot);
-    // A close gives back a backend slot (max_connections) and two fds (a client
-    // queued because socket() ran out of them).
-    if ((freed_backend_slot || fd_starved_) && !listeners_[listener_slot]->waiting.empty())
-        service_queue(listener_slot);
+    if (freed_backend_slot && !listeners_[listener_slot]->waiting.empty()) service_queue(listener_slot);
 }
 
 void Worker::maybe_free(uint32_t slot) {

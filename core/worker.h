@@ -157,7 +157,6 @@ private:
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
     uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
-    bool fd_starved_ = false;                // a client waits in a queue because socket() hit EMFILE
 
     UniqueFd wake_fd_;
     uint64_t wake_value_ = 0;

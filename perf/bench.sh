@@ -169,6 +169,11 @@ cleanup() {
   local p
   for p in ${PIDS[@]+"${PIDS[@]}"}; do stop_pid "$p"; done
   PIDS=()
+  # An interrupted run keeps what it measured: perf/bench_report.py reads a partial file.
+  if [[ -z "${BENCH_DONE:-}" && -s "${RESULTS:-}" ]]; then
+    mkdir -p "$OUT" && cp "$RESULTS" "$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ)-partial.jsonl" &&
+      echo "bench: partial results kept in $OUT/bench-*-partial.jsonl" >&2
+  fi
   if [[ "${BENCH_KEEP:-0}" == 1 ]]; then echo "bench: work files kept in $WORK" >&2
   else rm -rf "$WORK"; fi
 }
@@ -627,7 +632,7 @@ if [[ "$CALLGRIND" != 0 ]]; then
 fi
 
 echo "{\"meta_end\":true,\"loadavg_end\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"seconds\":$SECONDS}" >>"$RESULTS"
-cp "$RESULTS" "$OUT/bench-$STAMP.jsonl"
+cp "$RESULTS" "$OUT/bench-$STAMP.jsonl" && BENCH_DONE=1
 echo
 "$PY" perf/bench_report.py "$RESULTS" | tee "$OUT/bench-$STAMP.md"
 echo
