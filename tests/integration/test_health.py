@@ -24,7 +24,7 @@ import harness
 def _bound(host: str, port: int) -> socket.socket:
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # SO_REUSEPORT lets a placeholder hold the port while the server does not
+    # SO_REUSEPORT lets a bound, non-listening socket hold the port while the server does not
     # listen, so no outgoing connection can take it before it listens again.
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     s.bind((host, port))
@@ -43,14 +43,14 @@ class Backend(harness.TcpServer):
         self.sock = _bound(host, port)
         self.port = self.sock.getsockname()[1]
         self.addr = f"{host}:{self.port}"
-        self._placeholder = None
+        self._port_holder = None
         if listen:
             self.listen_now()
         else:
-            self._placeholder, self.sock = self.sock, None
+            self._port_holder, self.sock = self.sock, None
 
     def stop_listening(self) -> None:
-        self._placeholder = _bound(self.host, self.port)
+        self._port_holder = _bound(self.host, self.port)
         self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept thread (EINVAL): it ends
         self._accept_thread.join(timeout=2.0)
         self.sock.close()
@@ -59,8 +59,8 @@ class Backend(harness.TcpServer):
     def relisten(self) -> None:
         self.sock = _bound(self.host, self.port)
         self.listen_now()
-        self._placeholder.close()
-        self._placeholder = None
+        self._port_holder.close()
+        self._port_holder = None
 
     def kill(self) -> None:
         self.stop_listening()
@@ -77,8 +77,8 @@ class Backend(harness.TcpServer):
         if self.sock is None:
             self.sock = socket.socket()  # the base class closes it
         super().stop()
-        if self._placeholder:
-            self._placeholder.close()
+        if self._port_holder:
+            self._port_holder.close()
 
 
 def http_handler(server, conn, record):
