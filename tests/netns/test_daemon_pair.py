@@ -347,15 +347,19 @@ def test_killing_the_master_moves_the_vip_and_the_client_to_the_backup_within_ma
 
 def test_a_graceful_stop_hands_the_vip_over_after_the_skew(pair):
     prober = pair.prober("lb2")
+    log_before = len(pair.log("lb2"))
     stopped = time.monotonic()
     pair.daemons["lb1"].send_signal(signal.SIGTERM)
     took = Pair.served_at(prober) - stopped
     assert pair.kill("lb1", signal.SIGTERM) == 0   # within shutdown_grace (1 s) + slack
-    # Sooner than Master_Down_Interval is what only the priority-0 advert can do
-    # (Skew_Time is 61 ms here; the rest is slack for a loaded machine).
-    bound = master_down(PRIO["lb2"])
+    # lb2 names the mechanism: lb1's priority-0 advert (acted on after Skew_Time, 61 ms
+    # here), not a silent master (Master_Down_Interval). A single takeover time on a loaded
+    # CI machine cannot tell the two apart, so the bound is only the protocol's worst case.
+    assert re.search(rf"vrrp vip1: BACKUP -> MASTER \(master {re.escape(ADDR['lb1'])} sent priority 0",
+                     pair.log("lb2")[log_before:]), pair.log("lb2")[-2000:]
+    bound = master_down(PRIO["lb2"]) + 0.300
     print(f"SIGTERM: client served through lb2 {took * 1000:.0f} ms after the signal "
-          f"(bound {bound * 1000:.0f} ms; Master_Down_Interval would be {master_down(PRIO['lb2']) * 1000:.0f} ms)")
+          f"(bound {bound * 1000:.0f} ms; Skew_Time {(master_down(PRIO['lb2']) - 3 * ADVERT) * 1000:.0f} ms)")
     assert took <= bound
     assert pair.vip_hosts() == {"lb2"}
     assert pair.vrrp_state("lb2") == "MASTER"

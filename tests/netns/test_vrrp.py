@@ -32,6 +32,10 @@ ADDR = {"a": "10.99.51.1", "b": "10.99.51.2", "c": "10.99.51.3"}
 MAC = {"a": "02:00:00:99:51:01", "b": "02:00:00:99:51:02", "c": "02:00:00:99:51:03"}
 PORT = 8080
 RUNS = 5                            # failover measurements per scenario (median printed)
+# One-run upper bounds add this for a loaded CI machine (sanitizer builds, a parallel
+# suite): each `ip addr` poll forks, and CI measured 273 ms for a 61 ms Skew_Time takeover.
+# Which mechanism acted is asserted from the daemon's own reason line, not from the time.
+SLACK = 0.300
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip netns")
 
@@ -577,8 +581,10 @@ def test_tracked_listener_without_weight_faults_the_instance(fresh):
     t0 = time.monotonic()
     a.send("track web 0")
     took = wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, 1)
-    # Without the priority-0 advert b would wait at least 3 x advert + skew - advert.
-    assert took <= skew(PRIO_B) + 0.15, "FAULT sends a priority-0 advert"
+    # b names the mechanism: a FAULT master sends a priority-0 advert (b acts after
+    # Skew_Time, not Master_Down_Interval). Timing alone cannot show it on a loaded machine.
+    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
+    assert took <= master_down(PRIO_B) + SLACK, took
     a.wait_line(r"status vip1 FAULT .*reason=fault: listener 'web' has no healthy backend", 1, since=t0)
     a.send("track web 1")
     wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
@@ -590,7 +596,8 @@ def test_stuck_forwarder_faults_the_master_and_recovery_takes_it_back(fresh):
     t0 = time.monotonic()
     a.send("stuck 1")
     took = wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, 1)
-    assert took <= skew(PRIO_B) + 0.15, took
+    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
+    assert took <= master_down(PRIO_B) + SLACK, took
     a.wait_line(r"status vip1 FAULT .*reason=fault: forwarder stuck", 1, since=t0)
     assert holds_for(lambda: lab.vip_hosts() == {"b"}, 0.5), "no adverts from a FAULT instance"
     a.send("stuck 0")
@@ -608,8 +615,8 @@ def test_lost_carrier_faults_the_master_and_its_return_takes_the_vip_back(fresh,
     lab.set_port("a", True)
     a.wait_line(r"status vip1 BACKUP", 2, since=t0)
     wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.5)
-    report(capsys, "carrier loss on master -> backup owns VIP", [took], master_down(PRIO_B) + 0.1)
-    assert took <= master_down(PRIO_B) + 0.1
+    report(capsys, "carrier loss on master -> backup owns VIP", [took], master_down(PRIO_B) + SLACK)
+    assert took <= master_down(PRIO_B) + SLACK
 
 
 @pytest.mark.parametrize("unicast", [False, True], ids=["multicast", "unicast"])
@@ -641,11 +648,13 @@ def test_unicast_pair_fails_over_without_multicast(fresh):
     assert holds_for(lambda: lab.vip_hosts() == {"a"}, 0.5)
     for h in "ab":
         assert "224.0.0.18" not in lab.multicast_groups(h), "unicast peers join no group"
+    t0 = time.monotonic()
     a.kill(signal.SIGKILL)
     a.popen.wait(timeout=3)
     lab.set_port("a", False)
     took = wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2)
-    assert took <= master_down(PRIO_B) + 0.1
+    b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", 1, since=t0)
+    assert took <= master_down(PRIO_B) + SLACK
 
 
 def test_missing_interface_is_reported_with_file_and_line(fresh):
@@ -707,8 +716,13 @@ def test_keepalived_backs_up_a_ringlb_master_and_takes_over_on_its_stop(fresh, c
     took = wait_for("keepalived to take over", lambda: VIP in lab.addresses("b"), 2)
     assert a.popen.wait(timeout=3) == 0
     assert VIP not in lab.addresses("a")
-    report(capsys, "ringlb master SIGTERM -> keepalived backup owns VIP", [took], skew(PRIO_B) + 0.15)
-    assert took <= skew(PRIO_B) + 0.15, "keepalived honoured our priority-0 advert"
+    report(capsys, "ringlb master SIGTERM -> keepalived backup owns VIP", [took])
+    # keepalived's own word that it took over on our priority-0 advert (Skew_Time), not on
+    # Master_Down_Interval; a takeover time alone cannot tell the two apart on a loaded
+    # machine (one CI run measured 273 ms against 61 ms skew and 361 ms down interval).
+    # (keepalived -l -D logs to stderr, which Proc keeps in a file.)
+    wait_for("keepalived to log the priority-0 advert",
+             lambda: "(VI_1) Backup received priority 0 advertisement" in keepalived.stderr_text(), 1)
     # And keepalived yields to a higher-priority ringlb that comes back (preemption).
     a = lab.driver("a", f"{lab.tmp}/a.conf")
     wait_for("ringlb to preempt keepalived", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.5)
