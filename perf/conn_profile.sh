@@ -6,11 +6,20 @@
 # connection for each. Not part of make bench; needs perf(1) and root.
 #
 #   perf/conn_profile.sh [SECONDS] [TARGETS...]      default: 4 s, ringlbd haproxy
+#   PROFILE_WORKLOAD=keepalive perf/conn_profile.sh  the keep-alive workload instead (16
+#                                                    connections, 64 B request/response in
+#                                                    a loop): µs per request, not per connection
 #
 # Same placement as bench.sh: proxy on CPU 0, loadgen and the echo backend on CPU 1.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-4}; shift || true
+WORKLOAD=${PROFILE_WORKLOAD:-short}
+case "$WORKLOAD" in
+  short) UNIT=connection ;;
+  keepalive) UNIT=request ;;
+  *) echo "conn_profile: PROFILE_WORKLOAD is short or keepalive, not $WORKLOAD" >&2; exit 2 ;;
+esac
 TARGETS=("$@")
 [[ $# -eq 0 ]] && TARGETS=(ringlbd haproxy)
 BIN=build/perf
@@ -49,14 +58,15 @@ for target in "${TARGETS[@]}"; do
   t0=$(cpu_ticks "$proxy")
   perf record -q -g -p "$proxy" -o "$WORK/$target.data" -- sleep "$DURATION" >/dev/null 2>&1 &
   recorder=$!
-  taskset -c 1 "$BIN/loadgen" short --concurrency 16 --size 64 --sources 4 --duration "$DURATION" \
+  taskset -c 1 "$BIN/loadgen" "$WORKLOAD" --concurrency 16 --size 64 --sources 4 --duration "$DURATION" \
     --target "127.0.0.1:$lport" >"$WORK/$target.loadgen.json"
   wait "$recorder"
   t1=$(cpu_ticks "$proxy")
   kill "$proxy" "$backend" 2>/dev/null; wait "$proxy" "$backend" 2>/dev/null
-  read -r conns errors < <(/usr/bin/python3 -c "import json; d=json.load(open('$WORK/$target.loadgen.json')); print(d['connections'], d['errors'])")
-  us=$(/usr/bin/python3 -c "print(round(($t1 - $t0) / $HZ * 1e6 / max(1, $conns), 1))")
-  echo "$target: $conns connections, $errors errors, proxy CPU $us µs per connection (utime+stime)"
+  # ops: connections (short) or requests (keepalive) that completed.
+  read -r ops errors < <(/usr/bin/python3 -c "import json; d=json.load(open('$WORK/$target.loadgen.json')); print(d['ops'], d['errors'])")
+  us=$(/usr/bin/python3 -c "print(round(($t1 - $t0) / $HZ * 1e6 / max(1, $ops), 1))")
+  echo "$target: $ops ${UNIT}s, $errors errors, proxy CPU $us µs per $UNIT (utime+stime)"
   perf script -i "$WORK/$target.data" 2>/dev/null | /usr/bin/python3 perf/conn_breakdown.py --us-per-conn "$us" --label "$target"
 done
 echo "raw data: $WORK"
