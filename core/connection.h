@@ -64,6 +64,7 @@ struct Connection {
     uint32_t generation = 0;
     ConnState state = ConnState::kFree;
     CloseReason reason = CloseReason::kNone;
+    bool waits_for_fd = false;  // queued because socket() for its backend hit EMFILE
     uint16_t in_flight = 0;       // SQEs issued whose final CQE has not arrived
     uint8_t attempts = 0;         // connect attempts so far
     bool source_tracked = false;  // counted by its listener's SourceLimiter: released once at close

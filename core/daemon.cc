@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -301,6 +302,15 @@ int Daemon::run() {
     snapshots_.store(first);
     WorkerOptions worker_options;
     worker_options.access_log = access_log_.get();
+    // Clients that wait for a backend descriptor hold their own: together they may
+    // hold at most a quarter of the table, so closing connections always free some.
+    rlimit files{};
+    worker_options.workers = static_cast<uint32_t>(worker_count_);
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        worker_options.fd_limit = files.rlim_cur;
+        worker_options.max_fd_waiters =
+            static_cast<uint32_t>(std::max<rlim_t>(1, files.rlim_cur / (4 * rlim_t(worker_count_))));
+    }
     for (int i = 0; i < worker_count_; ++i) {
         workers_.push_back(std::make_unique<Worker>(i, snapshots_, worker_options));
         workers_.back()->start();

@@ -28,6 +28,8 @@ constexpr unsigned kSqEntries = 2048;
 constexpr unsigned kCqEntries = 16384;
 constexpr int64_t kTickMs = 100;
 constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting this much later
+constexpr int64_t kFdPressureMs = 1000;  // after EMFILE/ENFILE: accept one at a time this long
+constexpr uint64_t kFdMargin = 256;      // fewer free fds than this (estimated): one accept at a time
 
 LogRateLimit fd_exhaustion_log;
 LogRateLimit no_backend_log;
@@ -247,7 +249,7 @@ void Worker::on_tick() {
         }
         if (forced) spdlog::info("worker {}: shutdown grace over, closed {} connections", index_, forced);
     }
-    // Slots freed on other workers are only seen here.
+    // Slots (and fds) freed on other workers are only seen here.
     for (uint32_t i = 0; i < listeners_.size(); ++i)
         if (!listeners_[i]->waiting.empty()) service_queue(i);
     if (!finished()) arm_tick();
@@ -320,7 +322,12 @@ void Worker::begin_stop() {
 void Worker::arm_accept(uint32_t listener_slot) {
     WorkerListener& wl = *listeners_[listener_slot];
     io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAccept);
-    io_uring_prep_multishot_accept(sqe, wl.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    // Short of descriptors, accept one client at a time: a multishot accept would
+    // take every free fd for clients at once and leave none for their backends.
+    if (now_ms_ < fd_pressure_until_ms_ || near_fd_limit())
+        io_uring_prep_accept(sqe, wl.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    else
+        io_uring_prep_multishot_accept(sqe, wl.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     wl.accept_armed = true;
 }
 
@@ -335,6 +342,7 @@ void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
         if (fd_exhaustion_log.allow(now_ms_, &suppressed))
             spdlog::warn("listener {}: accept: {}: pausing accepts for {} ms ({} more since last line)",
                          wl.runtime->config.name, std::strerror(-res), kAcceptPauseMs, suppressed);
+        fd_pressure_until_ms_ = now_ms_ + kFdPressureMs;
         pause_accept(listener_slot);
         return;
     } else if (res == -EINVAL) {
@@ -347,6 +355,14 @@ void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
         if (wl.removed) wl.sockets.reset();
         else if (!wl.paused) arm_accept(listener_slot);
     }
+}
+
+bool Worker::near_fd_limit() const {
+    if (options_.fd_limit == 0) return false;
+    // An estimate: SO_REUSEPORT spreads clients evenly, so the other workers hold
+    // about as many connections as this one, two descriptors each.
+    const uint64_t held = 2ull * conns_.live() * options_.workers;
+    return held + kFdMargin >= options_.fd_limit;
 }
 
 void Worker::pause_accept(uint32_t listener_slot) {
@@ -373,6 +389,10 @@ void Worker::handle_accept_resume(uint32_t listener_slot) {
         wl.sockets.reset();
         return;
     }
+    // Clients already taken still wait for a descriptor for their backend: each
+    // further accept would take one more fd and leave nothing for a backend socket,
+    // so the next clients stay in the kernel's backlog until the waiters have one.
+    if (fd_waiters_ > 0) return pause_accept(listener_slot);
     if (!wl.accept_armed) arm_accept(listener_slot);
 }
 
@@ -539,12 +559,29 @@ void Worker::connect_next(uint32_t slot) {
                          std::strerror(error), suppressed);
         conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
         conn.backend.reset();
-        // Out of fds: this client is lost (waiting would hold its fd and starve
-        // the rest), but stop accepting for a moment so the next ones wait in the
-        // kernel's backlog instead of being accepted and dropped too.
-        if (error == EMFILE || error == ENFILE) pause_accepting();
+        if (error == EMFILE || error == ENFILE) {
+            fd_pressure_until_ms_ = now_ms_ + kFdPressureMs;
+            pause_accepting();
+            // Out of fds: the client waits in the listener's queue (up to
+            // queue_timeout) for a connection to close and give its fds back;
+            // accepting stays paused meanwhile, so the next clients wait in the
+            // kernel's backlog. Each waiter holds its own descriptor, so their
+            // number is capped (options.max_fd_waiters); past the cap, a client
+            // from the same accept burst is closed. A queued one retrying keeps
+            // its place.
+            if (slot == dequeued_slot_) return enqueue(slot);
+            if (fd_waiters_ < options_.max_fd_waiters) {
+                conn.waits_for_fd = true;
+                ++fd_waiters_;
+                return enqueue(slot);
+            }
+        }
         close_connection(slot, CloseReason::kError, false);
         return;
+    }
+    if (conn.waits_for_fd) {
+        conn.waits_for_fd = false;
+        --fd_waiters_;  // the last one gone: the accept resume timer re-arms accepting
     }
     set_nodelay(fd);
     conn.backend_fd = fd;
@@ -660,6 +697,10 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
         conn.listener->source_limiter->release(conn.client, uint64_t(now_ms_) * 1000000);
     }
     timeouts_.disarm(slot);
+    if (conn.waits_for_fd) {
+        conn.waits_for_fd = false;
+        --fd_waiters_;
+    }
     for (int fd : {conn.client_fd, conn.backend_fd}) {
         if (fd < 0) continue;
         if (reset) {
@@ -691,7 +732,10 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     stats.active.store(stats.active.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     uint32_t listener_slot = conn.listener_slot;
     maybe_free(slot);
-    if (freed_backend_slot && !listeners_[listener_slot]->waiting.empty()) service_queue(listener_slot);
+    // A close gives back a backend slot (max_connections) and two fds (a client
+    // queued because socket() ran out of them).
+    if ((freed_backend_slot || fd_waiters_ > 0) && !listeners_[listener_slot]->waiting.empty())
+        service_queue(listener_slot);
 }
 
 void Worker::maybe_free(uint32_t slot) {

@@ -35,6 +35,13 @@ struct WorkerOptions {
     uint32_t buffer_size = 16 * 1024;
     size_t pipe_size = 256 * 1024;     // F_SETPIPE_SZ for splice pipes
     size_t max_idle_pipes = 64;
+    // Out of descriptors: how many accepted clients may wait (queued, holding their
+    // own fd) for one for their backend; the rest of a burst is closed.
+    uint32_t max_fd_waiters = 1;
+    // RLIMIT_NOFILE (0: unlimited) and the number of workers sharing the fd table:
+    // close to the limit, accepts go one at a time (see Worker::arm_accept).
+    uint64_t fd_limit = 0;
+    uint32_t workers = 1;
     AccessLog* access_log = nullptr;   // one line per closed connection; null: none
 };
 
@@ -105,6 +112,7 @@ private:
     void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
     void handle_accept_resume(uint32_t listener_slot);
     void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
+    bool near_fd_limit() const;                  // estimated free fds below kFdMargin
     void pause_accepting();                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, int fd);
     bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
@@ -157,6 +165,8 @@ private:
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
     uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
+    uint32_t fd_waiters_ = 0;                // queued clients waiting for a backend fd (EMFILE)
+    int64_t fd_pressure_until_ms_ = 0;       // single-shot accepts until then (last EMFILE + 1 s)
 
     UniqueFd wake_fd_;
     uint64_t wake_value_ = 0;

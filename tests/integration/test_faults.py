@@ -332,10 +332,6 @@ FD_LIMIT = 64
 WAITING = 120
 
 
-OUT_OF_FDS_BUG = ("BUG (core/worker.cc): while out of descriptors, every 100 ms accept resume takes one "
-                  "waiting client, socket() for its backend fails with EMFILE and the client is closed "
-                  "unserved — about ten waiting clients lost per second per worker")
-
 
 def limit_fds():
     resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, FD_LIMIT))
@@ -418,7 +414,6 @@ def test_out_of_fds_accepting_pauses_and_every_waiting_client_is_served_as_descr
     assert [harness.which_backend(port) for _ in range(10)] == ["up"] * 10
 
 
-@pytest.mark.xfail(strict=True, reason=OUT_OF_FDS_BUG)
 def test_out_of_fds_no_waiting_client_is_closed_unserved(servers, ringlbd):
     backend = servers(harness.name_handler, "up", backlog=512)
     port = harness.free_port()
