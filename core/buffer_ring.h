@@ -22,6 +22,7 @@ public:
 
     uint16_t group_id() const { return group_id_; }
     uint32_t buffer_size() const { return buffer_size_; }
+    uint32_t count() const { return count_; }
     char* buffer(uint16_t id) const { return base_ + size_t(id) * buffer_size_; }
     // The kernel took a buffer (a recv CQE named it).
     void on_taken() { --available_; }
@@ -29,6 +30,8 @@ public:
     void recycle(uint16_t id);
     void commit();
     uint32_t available() const { return available_ + uncommitted_; }
+    // Fewer than a quarter left: bytes that wait should not sit in the ring.
+    bool low() const { return available() < count_ / 4; }
 
 private:
     io_uring* ring_ = nullptr;

@@ -12,11 +12,17 @@
 
 namespace ringlb {
 
-// Bytes received into a provided buffer and not yet sent on.
+// Bytes received and not yet sent on: in a provided buffer, or copied out of
+// the ring into the worker's SpillStore when the ring ran low.
+// Trivially copyable: the per-connection path pays nothing for spilling.
 struct SendChunk {
+    static constexpr uint16_t kSpilled = UINT16_MAX;  // buffer_id of a chunk in the SpillStore
     uint16_t buffer_id;
+    uint16_t spill_id;  // when spilled: its id in the worker's SpillStore
     uint32_t length;
     uint32_t offset;   // how much of it has been sent already
+
+    bool in_ring() const { return buffer_id != kSpilled; }
 };
 
 // One direction of a connection: source socket → destination socket.

@@ -2,6 +2,7 @@
 
 #include <sys/utsname.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -86,6 +87,33 @@ std::string probe_kernel_features() {
     io_uring_free_probe(probe);
     if (!missing.empty()) return "io_uring lacks " + missing + " (Linux 6.0 or newer is needed)";
     return "";
+}
+
+namespace {
+
+bool probe_recv_multishot_limit() {
+    io_uring ring{};
+    if (io_uring_queue_init(2, &ring, 0) != 0) return false;
+    // Before 6.17 the prep rejects a nonzero optlen (it shares its field with
+    // file_index) with EINVAL; from 6.17 the prep accepts it and the issue then
+    // fails on the fd, -1, with EBADF. No socket and no buffer group are needed.
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring);
+    io_uring_prep_recv_multishot(sqe, -1, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = 0;
+    set_recv_multishot_limit(sqe, 1);
+    int res = -EINVAL;
+    io_uring_cqe* cqe = nullptr;
+    if (io_uring_submit_and_wait(&ring, 1) == 1 && io_uring_peek_cqe(&ring, &cqe) == 0) res = cqe->res;
+    io_uring_queue_exit(&ring);
+    return res == -EBADF;
+}
+
+}  // namespace
+
+bool recv_multishot_limit_supported() {
+    static const bool supported = probe_recv_multishot_limit();
+    return supported;
 }
 
 }  // namespace ringlb

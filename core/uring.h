@@ -37,4 +37,14 @@ private:
 // empty string when it does, else a message naming what is missing.
 std::string probe_kernel_features();
 
+// Whether a multishot recv takes a total byte limit (sqe->optlen,
+// IORING_RECV_MSHOT_LIM, Linux 6.17): the kernel then ends the multishot by
+// itself once that many bytes have landed, where a cancel races with more
+// completions. Probed once per process with a throwaway ring.
+bool recv_multishot_limit_supported();
+
+// The limit goes in sqe->optlen, which Debian 12's liburing 2.3 headers know only
+// by the older name of the same union member, file_index.
+inline void set_recv_multishot_limit(io_uring_sqe* sqe, uint32_t bytes) { sqe->file_index = bytes; }
+
 }  // namespace ringlb

@@ -73,6 +73,7 @@ void Worker::start() {
         try {
             ring_.init(kSqEntries, kCqEntries);
             buffers_.init(ring_.raw(), 0, options_.buffer_count, options_.buffer_size);
+            recv_limit_ = recv_multishot_limit_supported();
             wake_fd_.reset(eventfd(0, EFD_CLOEXEC));
             if (!wake_fd_) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
         } catch (const std::exception& error) {
@@ -87,7 +88,12 @@ void Worker::start() {
         thread_.join();
         throw std::runtime_error("worker " + std::to_string(index_) + ": " + error);
     }
-    if (index_ == 0) spdlog::info("io_uring setup flags: {}", ring_.describe_flags());
+    if (index_ == 0) {
+        spdlog::info("io_uring setup flags: {}", ring_.describe_flags());
+        spdlog::info("copy-mode receive: {}", recv_limit_
+                         ? "multishot, limited to the 64 KiB pause threshold"
+                         : "single-shot (multishot recv has no byte limit before Linux 6.17)");
+    }
 }
 
 void Worker::wake() {
@@ -717,7 +723,9 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     }
     conn.client_fd = conn.backend_fd = -1;
     for (Direction& dir : conn.dirs) {
-        for (uint32_t i = dir.queue_head; i < dir.queue.size(); ++i) buffers_.recycle(dir.queue[i].buffer_id);
+        for (uint32_t i = dir.queue_head; i < dir.queue.size(); ++i)
+            if (dir.queue[i].in_ring()) buffers_.recycle(dir.queue[i].buffer_id);
+            else spills_.release(dir.queue[i].spill_id);
         dir.clear_queue();
         pipes_.release(std::move(dir.pipe), dir.pipe_bytes == 0);
         dir.pipe_bytes = 0;

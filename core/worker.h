@@ -17,6 +17,7 @@
 
 #include "core/access_log.h"
 #include "core/buffer_ring.h"
+#include "core/spill_store.h"
 #include "core/connection.h"
 #include "core/op_tag.h"
 #include "core/pipe_pool.h"
@@ -154,6 +155,8 @@ private:
 
     Ring ring_;
     BufferRing buffers_;
+    SpillStore spills_;        // waiting bytes copied out of buffers_ when it runs low
+    bool recv_limit_ = false;  // multishot recv takes a byte limit (recv_multishot_limit_supported)
     PipePool pipes_;
     ConnTable conns_;
     TimeoutLists timeouts_;

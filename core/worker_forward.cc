@@ -1,6 +1,9 @@
 // Moving bytes, one direction at a time (DESIGN §3).
 // Copy mode: multishot recv into the provided buffer ring, then a send of
-// exactly those bytes; at most one send in flight keeps them in order.
+// exactly those bytes; at most one send in flight keeps them in order. The
+// recv is limited to what the direction may still queue (kPauseBytes), so the
+// kernel ends it by itself; when the ring runs low, waiting bytes are copied
+// out of it, so stalled connections cannot starve the others of buffers.
 // Splice mode: POLL_ADD readiness, then nonblocking splice(2) socket → pipe →
 // socket issued inline. Never IORING_OP_SPLICE: io_uring punts every splice to
 // an io-wq thread, which doubled CPU per byte when measured.
@@ -10,7 +13,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "core/log.h"
 #include "core/worker.h"
@@ -56,8 +61,16 @@ void Worker::start_forwarding(uint32_t slot) {
 
 void Worker::arm_recv(uint32_t slot, int dir) {
     Connection& conn = conns_.at(slot);
+    const Direction& d = conn.dirs[dir];
     io_uring_sqe* sqe = sqe_for(slot, Op::kRecv, dir);
-    io_uring_prep_recv_multishot(sqe, conn.source_fd(dir), nullptr, 0, 0);
+    if (recv_limit_) {
+        // A cancel lands only after the kernel may have filled dozens more
+        // buffers (32 retries per wakeup); a limit ends the multishot on time.
+        io_uring_prep_recv_multishot(sqe, conn.source_fd(dir), nullptr, 0, 0);
+        set_recv_multishot_limit(sqe, kPauseBytes - std::min(d.queued_bytes, kPauseBytes / 2));
+    } else {
+        io_uring_prep_recv(sqe, conn.source_fd(dir), nullptr, 0, 0);  // one buffer per completion
+    }
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = buffers_.group_id();
     conn.dirs[dir].recv_armed = true;
@@ -106,7 +119,14 @@ void Worker::handle_recv(uint32_t slot, int dir, int res, uint32_t flags) {
         return maybe_free(slot);
     }
     if (res > 0) {
-        d.queue.push_back({buffer_id, uint32_t(res), 0});
+        std::optional<uint16_t> spilled;
+        if (buffers_.low()) spilled = spills_.put(buffers_.buffer(buffer_id), uint32_t(res));
+        if (spilled) {
+            buffers_.recycle(buffer_id);
+            d.queue.push_back({SendChunk::kSpilled, *spilled, uint32_t(res), 0});
+        } else {
+            d.queue.push_back({buffer_id, 0, uint32_t(res), 0});
+        }
         d.queued_bytes += res;
         timeouts_.touch(slot, now_ms_);
         d.full_streak = uint32_t(res) == buffers_.buffer_size() ? uint8_t(d.full_streak + 1) : 0;
@@ -147,9 +167,10 @@ void Worker::submit_send(uint32_t slot, int dir) {
     Connection& conn = conns_.at(slot);
     Direction& d = conn.dirs[dir];
     const SendChunk& chunk = d.queue[d.queue_head];
+    const char* bytes = chunk.in_ring() ? buffers_.buffer(chunk.buffer_id) : spills_.data(chunk.spill_id);
     io_uring_sqe* sqe = sqe_for(slot, Op::kSend, dir);
     // MSG_WAITALL: io_uring retries short sends itself on stream sockets.
-    io_uring_prep_send(sqe, conn.dest_fd(dir), buffers_.buffer(chunk.buffer_id) + chunk.offset,
+    io_uring_prep_send(sqe, conn.dest_fd(dir), bytes + chunk.offset,
                        chunk.length - chunk.offset, MSG_NOSIGNAL | MSG_WAITALL);
     d.send_in_flight = true;
 }
@@ -167,7 +188,8 @@ void Worker::handle_send(uint32_t slot, int dir, int res) {
     count_bytes(conn, dir, res);
     timeouts_.touch(slot, now_ms_);
     if (chunk.offset < chunk.length) return submit_send(slot, dir);
-    buffers_.recycle(chunk.buffer_id);
+    if (chunk.in_ring()) buffers_.recycle(chunk.buffer_id);
+    else spills_.release(chunk.spill_id);
     if (++d.queue_head == d.queue.size()) d.clear_queue();
     if (!d.queue_empty()) return submit_send(slot, dir);
     if (d.eof) return finish_direction(slot, dir);

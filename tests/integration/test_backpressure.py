@@ -1,8 +1,8 @@
 """Backpressure: a backend that accepts and never reads, and a client that never reads,
 against the real ringlbd in copy mode (splice = never) and splice mode (splice = always).
 The peer that does not read must stop the one that sends: the kernel's socket buffers
-fill, ringlbd holds a bounded amount (copy mode: its provided-buffer ring; splice
-mode: one pipe per direction) and its memory stays flat. When the stalled peer reads
+fill, ringlbd holds a bounded amount (copy mode: 64 KiB and a buffer per direction;
+splice mode: one pipe per direction) and its memory stays flat. When the stalled peer reads
 again, every byte arrives. All on 127.0.0.1, every loop bounded in time and count.
 """
 from __future__ import annotations
@@ -28,7 +28,8 @@ STALL_S = 1.5               # no progress for this long: the sender is blocked
 SEND_LIMIT_S = 20.0         # the sending phase ends by then whatever happens
 RSS_BOUND = 64 * MIB        # ringlbd's resident memory may grow by less than this
 PIPE_SIZE = 256 * KIB       # core/worker.h WorkerOptions::pipe_size
-RING_BYTES = 256 * 16 * KIB  # core/worker.h: buffer_count × buffer_size, per worker
+BUFFER_SIZE = 16 * KIB       # core/worker.h WorkerOptions::buffer_size
+RING_BYTES = 256 * BUFFER_SIZE  # core/worker.h: buffer_count × buffer_size, per worker
 COPY_PAUSE = 64 * KIB       # core/worker_forward.cc kPauseBytes: a copy-mode direction stops receiving
 WORKERS = 2
 
@@ -191,10 +192,11 @@ def start(ringlbd, backend, mode: str, **keys):
 
 def held_bound(mode: str, connections: int) -> int:
     """The most ringlbd itself can hold for `connections` stalled directions: one pipe
-    each in splice mode; in copy mode the provided-buffer rings, whatever the count."""
+    each in splice mode; in copy mode the pause threshold and the one buffer that may
+    land past it, in the ring or copied out of it when the ring runs low."""
     if mode == "always":
         return connections * PIPE_SIZE
-    return WORKERS * RING_BYTES
+    return connections * (COPY_PAUSE + BUFFER_SIZE)
 
 
 # ------------------------------------------------------------------ tests
@@ -237,8 +239,7 @@ def test_a_backend_that_never_reads_blocks_the_client_not_ringlbd_memory_and_los
         # What fills is the kernel's socket buffers: on every path the client's send
         # queue and ringlbd's receive queue from it (ringlbd stopped reading, so the
         # client's window closed), and beyond ringlbd its send queue towards the
-        # backend and the backend's receive queue. (A path whose far side is empty was
-        # starved of provided buffers before it moved anything: see the xfail tests.)
+        # backend and the backend's receive queue.
         assert all(s.tx_queue > 0 for s in path.client), [s.tx_queue for s in path.client]
         assert all(s.rx_queue > 0 for s in path.proxy_client_side), [s.rx_queue for s in path.proxy_client_side]
         assert sum(s.tx_queue for s in path.proxy_backend_side) > 0 and sum(s.rx_queue for s in path.backend) > 0
@@ -333,12 +334,6 @@ def test_a_client_that_never_reads_blocks_the_backend_not_ringlbd_memory_and_los
 
 # --------------------------------------------------- one worker's buffers, shared
 
-COPY_MODE_BUG = ("BUG (core/worker_forward.cc): a copy-mode direction keeps its multishot recv armed until "
-                 "the cancel lands, so it takes far more than kPauseBytes (64 KiB) of the worker's "
-                 "provided-buffer ring; stalled connections then hold the whole ring and other connections "
-                 "on the worker starve (ENOBUFS)")
-
-
 def echo_works(port: int, size: int, timeout: float = 5.0) -> str:
     """One echo of size random bytes through port within timeout: 'ok' or what went wrong."""
     payload = os.urandom(size)
@@ -371,11 +366,12 @@ def echo_works(port: int, size: int, timeout: float = 5.0) -> str:
         return repr(error)
 
 
-@pytest.mark.parametrize("mode", [pytest.param("never", marks=pytest.mark.xfail(strict=True, reason=COPY_MODE_BUG)),
-                                  "auto", "always"])
+@pytest.mark.parametrize("mode", ["never", "auto", "always"])
 def test_connections_stalled_by_a_backend_that_never_reads_do_not_stall_other_connections(
         mode, servers, ringlbd, echo_server):
-    stalled = 2 * CONNECTIONS  # on one worker: twice what its buffer ring holds at 64 KiB each
+    # On one worker, more stalled directions than its buffer ring has buffers: even one
+    # buffer each would starve the rest unless waiting bytes leave the ring.
+    stalled = 8 * CONNECTIONS
     sink = servers(reads_only_when_released, "sink", backlog=stalled * 2)
     sink.release = threading.Event()
     stalled_port, echo_port = harness.free_port(), harness.free_port()
@@ -403,7 +399,6 @@ def test_connections_stalled_by_a_backend_that_never_reads_do_not_stall_other_co
             s.close()
 
 
-@pytest.mark.xfail(strict=True, reason=COPY_MODE_BUG)
 def test_stalled_copy_mode_directions_hold_at_most_their_pause_threshold(servers, ringlbd, record_property):
     # Eight on one worker: how much one direction takes before receiving stops depends
     # on timing (a lone connection took 14 KiB to 1.2 MiB), eight at once show it plainly.
@@ -424,7 +419,7 @@ def test_stalled_copy_mode_directions_hold_at_most_their_pause_threshold(servers
         record_property("held_kib_per_direction", round(held / stalled / KIB))
         # DESIGN: "per connection at most 64 KiB of queued copy-mode data" (kPauseBytes);
         # one more 16 KiB buffer may land before receiving stops.
-        assert held <= stalled * (COPY_PAUSE + 16 * KIB), \
+        assert held <= stalled * (COPY_PAUSE + BUFFER_SIZE), \
             f"ringlbd holds {held / stalled / KIB:.0f} KiB per stalled direction"
     finally:
         backend.release.set()
