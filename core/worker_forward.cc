@@ -29,6 +29,8 @@ constexpr uint32_t kPauseBytes = 64 * 1024;      // stop receiving when this muc
 constexpr uint32_t kPauseChunks = 8;
 constexpr int kSpliceRounds = 16;                // per wakeup, then yield to other connections
 
+LogRateLimit no_pipe_log;
+
 }  // namespace
 
 CloseReason Worker::reset_reason(int dir, bool source_side) const {
@@ -244,9 +246,16 @@ void Worker::splice_pump(uint32_t slot, int dir) {
             if (!d.pipe) {
                 d.pipe = pipes_.acquire();
                 if (!d.pipe) {
-                    spdlog::warn("listener {}: no pipe for splice ({}); closing connection",
-                                 conn.listener->config.name, std::strerror(errno));
-                    return close_connection(slot, CloseReason::kError, true);
+                    // Out of fds (or pipe memory): without a pipe nothing of this
+                    // direction is in flight, so it goes on copying, in order. auto
+                    // tries splicing again after the next run of full buffers.
+                    uint64_t suppressed = 0;
+                    if (no_pipe_log.allow(now_ms_, &suppressed))
+                        spdlog::warn("listener {}: no pipe for splice ({}); copying instead ({} more since last line)",
+                                     conn.listener->config.name, std::strerror(errno), suppressed);
+                    d.splice_mode = false;
+                    d.full_streak = 0;
+                    return arm_recv(slot, dir);
                 }
             }
             ssize_t n = ::splice(src, nullptr, d.pipe.write_end.get(), nullptr, capacity - d.pipe_bytes,

@@ -65,3 +65,33 @@ def test_out_of_fds_is_logged_rate_limited_without_spinning_and_recovers(servers
     assert names[-10:] == ["up"] * 10, (
         f"not serving steadily 10 s after the clients closed; last attempts: {names[-12:]}")
     assert daemon.alive()
+
+
+def test_out_of_fds_a_splice_direction_without_a_pipe_copies_instead_of_closing(echo_server, ringlbd):
+    # splice = always: every direction wants a pipe (two fds) on its first byte. Saturated,
+    # none is free, so a proxied connection must go on in copy mode, not be closed.
+    port = harness.free_port()
+    daemon = ringlbd({"t": {"bind": f"127.0.0.1:{port}", "backends": [echo_server.addr], "splice": "always"}},
+                     preexec_fn=limit_fds, shutdown_grace="2s", workers=1)
+    daemon.wait_log(rf"open files limit: {FD_LIMIT}\b")
+    clients = []
+    try:
+        for _ in range(CLIENTS):
+            clients.append(harness.connect(port, timeout=5))
+        daemon.wait_log(r"Too many open files", timeout=5)
+        first = clients[0]  # accepted and connected before the fds ran out
+        payload = b"still here " * 6
+        first.sendall(payload)
+        got = b""
+        deadline = time.monotonic() + 5
+        while len(got) < len(payload) and time.monotonic() < deadline:
+            chunk = first.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        assert got == payload, f"echo through a connection with no pipe to splice: {got!r}"
+        daemon.wait_log(r"no pipe for splice \(Too many open files\); copying instead", timeout=5)
+        assert daemon.alive()
+    finally:
+        for s in clients:
+            s.close()
