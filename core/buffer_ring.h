@@ -22,7 +22,6 @@ public:
 
     uint16_t group_id() const { return group_id_; }
     uint32_t buffer_size() const { return buffer_size_; }
-    uint32_t count() const { return count_; }
     char* buffer(uint16_t id) const { return base_ + size_t(id) * buffer_size_; }
     // The kernel took a buffer (a recv CQE named it).
     void on_taken() { --available_; }

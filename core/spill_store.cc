@@ -17,14 +17,12 @@ std::optional<uint16_t> SpillStore::put(const char* bytes, uint32_t len) {
     }
     slots_[id] = std::make_unique_for_overwrite<char[]>(len);
     std::memcpy(slots_[id].get(), bytes, len);
-    ++in_use_;
     return id;
 }
 
 void SpillStore::release(uint16_t id) {
     slots_[id].reset();
     free_ids_.push_back(id);
-    --in_use_;
 }
 
 }  // namespace ringlb

@@ -20,12 +20,11 @@ public:
     std::optional<uint16_t> put(const char* bytes, uint32_t len);
     const char* data(uint16_t id) const { return slots_[id].get(); }
     void release(uint16_t id);
-    uint32_t in_use() const { return in_use_; }
+    uint32_t in_use() const { return uint32_t(slots_.size() - free_ids_.size()); }
 
 private:
     std::vector<std::unique_ptr<char[]>> slots_;  // null when free
     std::vector<uint16_t> free_ids_;
-    uint32_t in_use_ = 0;
 };
 
 }  // namespace ringlb

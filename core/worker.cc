@@ -723,9 +723,7 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
     }
     conn.client_fd = conn.backend_fd = -1;
     for (Direction& dir : conn.dirs) {
-        for (uint32_t i = dir.queue_head; i < dir.queue.size(); ++i)
-            if (dir.queue[i].in_ring()) buffers_.recycle(dir.queue[i].buffer_id);
-            else spills_.release(dir.queue[i].spill_id);
+        for (uint32_t i = dir.queue_head; i < dir.queue.size(); ++i) release_chunk(dir.queue[i]);
         dir.clear_queue();
         pipes_.release(std::move(dir.pipe), dir.pipe_bytes == 0);
         dir.pipe_bytes = 0;

@@ -17,12 +17,12 @@
 
 #include "core/access_log.h"
 #include "core/buffer_ring.h"
-#include "core/spill_store.h"
 #include "core/connection.h"
 #include "core/op_tag.h"
 #include "core/pipe_pool.h"
 #include "core/runtime.h"
 #include "core/scheduler.h"
+#include "core/spill_store.h"
 #include "core/timeout_lists.h"
 #include "core/unique_fd.h"
 #include "core/uring.h"
@@ -139,6 +139,8 @@ private:
     void maybe_resume_recv(uint32_t slot, int dir);
     void handle_recv(uint32_t slot, int dir, int res, uint32_t flags);
     void submit_send(uint32_t slot, int dir);
+    const char* chunk_bytes(const SendChunk& chunk) const;
+    void release_chunk(const SendChunk& chunk);  // its ring buffer or its spilled copy
     void handle_send(uint32_t slot, int dir, int res);
     void finish_direction(uint32_t slot, int dir);
     void splice_pump(uint32_t slot, int dir);

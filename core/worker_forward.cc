@@ -63,11 +63,12 @@ void Worker::start_forwarding(uint32_t slot) {
 
 void Worker::arm_recv(uint32_t slot, int dir) {
     Connection& conn = conns_.at(slot);
-    const Direction& d = conn.dirs[dir];
+    Direction& d = conn.dirs[dir];
     io_uring_sqe* sqe = sqe_for(slot, Op::kRecv, dir);
     if (recv_limit_) {
         // A cancel lands only after the kernel may have filled dozens more
         // buffers (32 retries per wakeup); a limit ends the multishot on time.
+        // Never 0, which would mean no limit at all.
         io_uring_prep_recv_multishot(sqe, conn.source_fd(dir), nullptr, 0, 0);
         set_recv_multishot_limit(sqe, kPauseBytes - std::min(d.queued_bytes, kPauseBytes / 2));
     } else {
@@ -75,7 +76,7 @@ void Worker::arm_recv(uint32_t slot, int dir) {
     }
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = buffers_.group_id();
-    conn.dirs[dir].recv_armed = true;
+    d.recv_armed = true;
 }
 
 void Worker::stop_recv(uint32_t slot, int dir) {
@@ -169,12 +170,20 @@ void Worker::submit_send(uint32_t slot, int dir) {
     Connection& conn = conns_.at(slot);
     Direction& d = conn.dirs[dir];
     const SendChunk& chunk = d.queue[d.queue_head];
-    const char* bytes = chunk.in_ring() ? buffers_.buffer(chunk.buffer_id) : spills_.data(chunk.spill_id);
     io_uring_sqe* sqe = sqe_for(slot, Op::kSend, dir);
     // MSG_WAITALL: io_uring retries short sends itself on stream sockets.
-    io_uring_prep_send(sqe, conn.dest_fd(dir), bytes + chunk.offset,
+    io_uring_prep_send(sqe, conn.dest_fd(dir), chunk_bytes(chunk) + chunk.offset,
                        chunk.length - chunk.offset, MSG_NOSIGNAL | MSG_WAITALL);
     d.send_in_flight = true;
+}
+
+const char* Worker::chunk_bytes(const SendChunk& chunk) const {
+    return chunk.in_ring() ? buffers_.buffer(chunk.buffer_id) : spills_.data(chunk.spill_id);
+}
+
+void Worker::release_chunk(const SendChunk& chunk) {
+    if (chunk.in_ring()) buffers_.recycle(chunk.buffer_id);
+    else spills_.release(chunk.spill_id);
 }
 
 void Worker::handle_send(uint32_t slot, int dir, int res) {
@@ -190,8 +199,7 @@ void Worker::handle_send(uint32_t slot, int dir, int res) {
     count_bytes(conn, dir, res);
     timeouts_.touch(slot, now_ms_);
     if (chunk.offset < chunk.length) return submit_send(slot, dir);
-    if (chunk.in_ring()) buffers_.recycle(chunk.buffer_id);
-    else spills_.release(chunk.spill_id);
+    release_chunk(chunk);
     if (++d.queue_head == d.queue.size()) d.clear_queue();
     if (!d.queue_empty()) return submit_send(slot, dir);
     if (d.eof) return finish_direction(slot, dir);
