@@ -134,6 +134,14 @@ std::string render_stats(const json& r) {
     return listeners.render() + "\n" + backends.render();
 }
 
+// A count per reason ({"bad_ttl": 3}) as "bad_ttl=3"; none as "-".
+std::string cell_of(const json& value) {
+    if (!value.is_object()) return text_of(value);
+    std::string out;
+    for (const auto& [key, count] : value.items()) out += (out.empty() ? "" : " ") + key + "=" + text_of(count);
+    return out.empty() ? "-" : out;
+}
+
 // Instances as the VRRP runner reports them: one row each, columns from the keys.
 std::string render_vrrp(const json& r) {
     const json& instances = r["instances"];
@@ -151,7 +159,7 @@ std::string render_vrrp(const json& r) {
     Table t(header);
     for (const json& instance : instances) {
         std::vector<std::string> row;
-        for (const std::string& key : keys) row.push_back(instance.contains(key) ? text_of(instance[key]) : "-");
+        for (const std::string& key : keys) row.push_back(instance.contains(key) ? cell_of(instance[key]) : "-");
         t.add(row);
     }
     return t.render();

@@ -238,6 +238,18 @@ void Daemon::periodic(int64_t now_ms) {
     }
 }
 
+namespace {
+
+// Only the reasons seen, so a clean instance shows {} and the table stays narrow.
+nlohmann::json dropped_by_reason(const VrrpRunner::InstanceStatus& s) {
+    nlohmann::json reasons = nlohmann::json::object();
+    for (size_t v = 0; v < s.dropped.size(); ++v)
+        if (s.dropped[v] > 0) reasons[to_label(AdvertVerdict(v))] = s.dropped[v];
+    return reasons;
+}
+
+}  // namespace
+
 nlohmann::json Daemon::vrrp_status_json() const {
     nlohmann::json instances = nlohmann::json::array();
     if (!vrrp_) return instances;
@@ -249,7 +261,8 @@ nlohmann::json Daemon::vrrp_status_json() const {
                              {"last_transition", s.last_transition},
                              {"transitions", s.transitions},
                              {"adverts_sent", s.adverts_sent},
-                             {"adverts_received", s.adverts_received}});
+                             {"adverts_received", s.adverts_received},
+                             {"adverts_dropped", dropped_by_reason(s)}});
     }
     return instances;
 }
@@ -258,7 +271,12 @@ std::string Daemon::metrics_page() const {
     auto snap = snapshot();
     MetricsExtras extras{RINGLB_VERSION, access_log_->lines_written(), access_log_->lines_dropped(), {}};
     if (vrrp_)
-        for (const auto& s : vrrp_->status()) extras.vrrp.push_back({s.name, int(s.state), uint64_t(s.transitions)});
+        for (const auto& s : vrrp_->status()) {
+            VrrpMetric metric{s.name, int(s.state), uint64_t(s.transitions), s.adverts_sent, s.adverts_received, {}};
+            for (size_t v = size_t(AdvertVerdict::kOk) + 1; v < s.dropped.size(); ++v)
+                metric.dropped.emplace_back(to_label(AdvertVerdict(v)), s.dropped[v]);
+            extras.vrrp.push_back(std::move(metric));
+        }
     return format_metrics(snap.get(), extras);
 }
 

@@ -179,6 +179,23 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
         for (const VrrpMetric& v : extras.vrrp)
             w.sample("ringlb_vrrp_transitions_total",
                      "vrrp_instance=\"" + escape_label_value(v.instance) + "\"", v.transitions);
+        w.family("ringlb_vrrp_adverts_sent_total", "counter", "VRRP advertisements sent.");
+        for (const VrrpMetric& v : extras.vrrp)
+            w.sample("ringlb_vrrp_adverts_sent_total", "vrrp_instance=\"" + escape_label_value(v.instance) + "\"",
+                     v.adverts_sent);
+        w.family("ringlb_vrrp_adverts_received_total", "counter",
+                 "VRRP advertisements received that passed every RFC 5798 section 7.1 check.");
+        for (const VrrpMetric& v : extras.vrrp)
+            w.sample("ringlb_vrrp_adverts_received_total",
+                     "vrrp_instance=\"" + escape_label_value(v.instance) + "\"", v.adverts_received);
+        w.family("ringlb_vrrp_adverts_dropped_total", "counter",
+                 "VRRP packets dropped on receipt, by the RFC 5798 section 7.1 check they failed.");
+        for (const VrrpMetric& v : extras.vrrp)
+            for (const auto& [reason, count] : v.dropped)
+                w.sample("ringlb_vrrp_adverts_dropped_total",
+                         "vrrp_instance=\"" + escape_label_value(v.instance) + "\",reason=\"" +
+                             escape_label_value(reason) + "\"",
+                         count);
     }
     return std::move(w.out);
 }

@@ -6,8 +6,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/runtime.h"
 
@@ -27,6 +28,10 @@ struct VrrpMetric {
     std::string instance;
     int state = 0;               // 0 init, 1 backup, 2 master, 3 fault (DESIGN §8)
     uint64_t transitions = 0;
+    uint64_t adverts_sent = 0;
+    uint64_t adverts_received = 0;   // passed every RFC 5798 §7.1 check
+    // Every drop reason (label, count), zeros included, so rate() has a series from the start.
+    std::vector<std::pair<std::string, uint64_t>> dropped;
 };
 
 struct MetricsExtras {

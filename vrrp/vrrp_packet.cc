@@ -53,6 +53,22 @@ const char* to_string(AdvertVerdict verdict) {
     return "unknown";
 }
 
+const char* to_label(AdvertVerdict verdict) {
+    switch (verdict) {
+        case AdvertVerdict::kOk: return "ok";
+        case AdvertVerdict::kTruncated: return "truncated";
+        case AdvertVerdict::kBadIpHeader: return "bad_ip_header";
+        case AdvertVerdict::kBadProtocol: return "bad_protocol";
+        case AdvertVerdict::kBadTtl: return "bad_ttl";
+        case AdvertVerdict::kBadVersion: return "bad_version";
+        case AdvertVerdict::kBadType: return "bad_type";
+        case AdvertVerdict::kBadAddressCount: return "bad_address_count";
+        case AdvertVerdict::kBadLength: return "bad_length";
+        case AdvertVerdict::kBadChecksum: return "bad_checksum";
+    }
+    return "unknown";
+}
+
 uint16_t vrrp_checksum(Ipv4 source, Ipv4 destination, std::span<const uint8_t> vrrp) {
     // RFC 5798 §5.2.8: the pseudo-header of the IP version in use; for IPv4 that is
     // source, destination, zero, protocol and upper-layer length (as for UDP/TCP).

@@ -36,7 +36,11 @@ enum class AdvertVerdict {
     kBadChecksum,      // one's-complement sum over pseudo-header + VRRP is not 0xffff
 };
 
+inline constexpr size_t kAdvertVerdictCount = size_t(AdvertVerdict::kBadChecksum) + 1;
+
+// For people: "TTL is not 255". For metric labels and JSON keys: "bad_ttl".
 const char* to_string(AdvertVerdict verdict);
+const char* to_label(AdvertVerdict verdict);
 
 struct DecodedAdvert {
     AdvertVerdict verdict = AdvertVerdict::kTruncated;

@@ -39,7 +39,6 @@ constexpr Duration kNotifyPollInterval = 50ms;
 constexpr Duration kNotifyWaitAtStop = 1s;
 constexpr int kMaxPacketsPerWake = 64;
 constexpr int kMaxTimerRounds = 8;
-constexpr size_t kVerdictCount = size_t(AdvertVerdict::kBadChecksum) + 1;
 
 enum class Source : uint32_t { kSocket, kTimer, kWake, kLinkWatch };
 
@@ -121,7 +120,7 @@ private:
         uint64_t adverts_sent = 0;
         uint64_t adverts_received = 0;
         uint64_t send_errors = 0;
-        std::array<uint64_t, kVerdictCount> dropped{};
+        std::array<uint64_t, kAdvertVerdictCount> dropped{};
         LogRateLimit drop_log{10000};
         LogRateLimit send_log{10000};
         LogRateLimit mismatch_log{60000};
@@ -564,8 +563,7 @@ void VrrpRunner::Loop::publish_status() {
         s.adverts_sent = instance->adverts_sent;
         s.adverts_received = instance->adverts_received;
         s.send_errors = instance->send_errors;
-        for (size_t v = 0; v < kVerdictCount; ++v)
-            if (instance->dropped[v] > 0) s.dropped.emplace_back(to_string(AdvertVerdict(v)), instance->dropped[v]);
+        s.dropped = instance->dropped;
         status.push_back(std::move(s));
     }
     std::lock_guard lock(shared_.mutex);

@@ -4,6 +4,7 @@
 // (adverts, VIPs, gratuitous ARP, notify scripts). It does not parse configuration.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "vrrp/vrrp_packet.h"
 #include "vrrp/vrrp_types.h"
 
 namespace ringlb {
@@ -27,9 +29,8 @@ public:
         uint64_t adverts_sent = 0;
         uint64_t adverts_received = 0; // packets that passed every check in vrrp_packet.h
         uint64_t send_errors = 0;
-        // Received packets dropped, per AdvertVerdict name ("TTL is not 255", ...);
-        // only verdicts seen at least once.
-        std::vector<std::pair<std::string, uint64_t>> dropped;
+        // Received packets dropped, indexed by AdvertVerdict (kOk stays 0).
+        std::array<uint64_t, kAdvertVerdictCount> dropped{};
     };
 
     // `instances` as parsed, primary_address 0 unless configured (the interface's own

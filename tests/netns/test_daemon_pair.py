@@ -6,9 +6,11 @@ it to the backup in RFC 5798 time, and that ringlbctl and /metrics report the st
 Root only (ip netns). Traffic stays inside the namespaces created here (10.99.61.0/24);
 they are deleted, and every process in them killed, when the module ends.
 """
+import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -122,6 +124,17 @@ while time.monotonic() < deadline:
 print("gave up", flush=True)
 '''
 
+# Sends COUNT copies of one raw IPv4 packet (hex, IP_HDRINCL: the kernel fills in the
+# IP checksum, total length and ID) to DESTINATION, then exits.
+INJECT = r'''
+import socket, sys
+packet, destination, count = bytes.fromhex(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+for _ in range(count):
+    s.sendto(packet, (destination, 0))
+print("sent", count)
+'''
+
 FETCH = r'''
 import sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())
@@ -156,7 +169,7 @@ class Pair:
             run("ip", "-n", self.ns[h], "addr", "add", f"{ADDR[h]}/24", "dev", "eth0")
             run("ip", "-n", self.ns[h], "link", "set", "eth0", "up")
         for name, text in (("backend.py", BACKEND), ("client.py", CLIENT), ("prober.py", PROBER),
-                           ("fetch.py", FETCH)):
+                           ("fetch.py", FETCH), ("inject.py", INJECT)):
             Path(f"{self.tmp}/{name}").write_text(text)
         for h in BACKENDS:
             self.others.append(subprocess.Popen(
@@ -236,6 +249,12 @@ class Pair:
     def metrics(self, h):
         return run("ip", "netns", "exec", self.ns[h], PY, f"{self.tmp}/fetch.py",
                    f"http://127.0.0.1:{METRICS_PORT}/metrics").stdout
+
+    def inject(self, packet, destination, count):
+        """count raw copies of packet from the switch's address (sw), bounded."""
+        out = run("ip", "netns", "exec", self.ns["sw"], PY, f"{self.tmp}/inject.py", packet.hex(), destination,
+                  count).stdout
+        assert out.strip() == f"sent {count}", out
 
     # -- observation -------------------------------------------------------------------
     def has_vip(self, h):
@@ -392,3 +411,43 @@ def test_ringlbctl_and_metrics_show_the_state_and_the_transitions(pair):
     assert re.search(r'^ringlb_vrrp_state\{vrrp_instance="vip1"\} 2$', m2, re.M), m2
     after = int(re.search(r'^ringlb_vrrp_transitions_total\{vrrp_instance="vip1"\} (\d+)$', m2, re.M).group(1))
     assert after == before + 1  # BACKUP -> MASTER
+
+
+def vrrp_advert(source, destination, ttl=255, spoil_checksum=False):
+    """An RFC 5798 advert for vrid 61 from source, priority 254, one address (the VIP),
+    checksum over the IPv4 pseudo-header (§5.2.8), optionally spoiled."""
+    ip = lambda text: bytes(int(x) for x in text.split("."))
+    body = bytearray(struct.pack("!BBBBH", 0x31, 61, 254, 1, int(ADVERT * 100))) + b"\0\0" + ip(VIP)
+    pseudo = ip(source) + ip(destination) + struct.pack("!BBH", 0, 112, len(body))
+    data = pseudo + bytes(body)
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    struct.pack_into("!H", body, 6, (~total & 0xffff) ^ (0x0101 if spoil_checksum else 0))
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xc0, 0, 0, 0, ttl, 112, 0, ip(source), ip(destination))
+    return header + bytes(body)
+
+
+def test_dropped_adverts_are_counted_by_reason_in_ringlbctl_and_metrics(pair):
+    target = ADDR["lb2"]
+    # Higher priority than lb1, but from beyond a router (TTL 254) or with a bad
+    # checksum: RFC 5798 §7.1 says drop, so lb2 stays BACKUP and counts them.
+    pair.inject(vrrp_advert(ADDR["sw"], target, ttl=254), target, 5)
+    pair.inject(vrrp_advert(ADDR["sw"], target, spoil_checksum=True), target, 3)
+
+    def dropped(h):
+        out = pair.ctl(h, "--json", "vrrp", "status").stdout
+        return json.loads(out)["instances"][0]["adverts_dropped"]
+
+    wait_for("lb2 to count 8 dropped adverts", lambda: sum(dropped("lb2").values()) >= 8, 3, 0.05)
+    assert dropped("lb2") == {"bad_ttl": 5, "bad_checksum": 3}
+    assert pair.vrrp_state("lb2") == "BACKUP"
+    assert re.search(r"bad_checksum=3 bad_ttl=5|bad_ttl=5 bad_checksum=3", pair.ctl("lb2", "vrrp", "status").stdout)
+    m2 = pair.metrics("lb2")
+    for reason, count in (("bad_ttl", 5), ("bad_checksum", 3), ("bad_version", 0)):
+        assert re.search(rf'^ringlb_vrrp_adverts_dropped_total\{{vrrp_instance="vip1",reason="{reason}"\}} {count}$',
+                         m2, re.M), m2
+    received = int(re.search(r'^ringlb_vrrp_adverts_received_total\{vrrp_instance="vip1"\} (\d+)$', m2, re.M).group(1))
+    assert received > 0  # lb1's adverts
+    # lb1 saw none of it: the packets were unicast to lb2.
+    assert dropped("lb1") == {}

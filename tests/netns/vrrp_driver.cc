@@ -52,9 +52,10 @@ std::string status_line(const VrrpRunner::InstanceStatus& s) {
 // Verdict names are fixed strings without quotes or backslashes: no escaping needed.
 std::string dropped_line(const VrrpRunner::InstanceStatus& s) {
     std::string json = "{";
-    for (const auto& [reason, count] : s.dropped) {
+    for (size_t v = 0; v < s.dropped.size(); ++v) {
+        if (s.dropped[v] == 0) continue;
         if (json.size() > 1) json += ",";
-        json += "\"" + reason + "\":" + std::to_string(count);
+        json += "\"" + std::string(ringlb::to_string(ringlb::AdvertVerdict(v))) + "\":" + std::to_string(s.dropped[v]);
     }
     return "dropped " + s.name + " received=" + std::to_string(s.adverts_received) + " " + json + "}";
 }

@@ -90,7 +90,8 @@ TEST(Metrics, EveryDesignMetricIsThereWithItsLabels) {
     web.backends[0].state->active.store(5);
     web.backends[1].state->healthy.store(false);
     web.backends[1].state->connect_errors.store(7);
-    std::string text = format_metrics(snapshot.get(), {"1.2.3", 10, 2, {{"vip1", 2, 3}}});
+    std::string text = format_metrics(
+        snapshot.get(), {"1.2.3", 10, 2, {{"vip1", 2, 3, 40, 38, {{"bad_ttl", 5}, {"bad_checksum", 0}}}}});
     EXPECT_NE(text.find("ringlb_vrrp_state{vrrp_instance=\"vip1\"} 2\n"), std::string::npos) << text;
     EXPECT_NE(text.find("ringlb_vrrp_transitions_total{vrrp_instance=\"vip1\"} 3\n"), std::string::npos) << text;
     expect_valid_exposition(text);
@@ -107,6 +108,10 @@ TEST(Metrics, EveryDesignMetricIsThereWithItsLabels) {
     EXPECT_EQ(sample(text, "ringlb_backend_status{listener=\"web\",backend=\"[2001:db8::1]:80\",status=\"down\"}"), 1);
     EXPECT_EQ(sample(text, "ringlb_build_info{version=\"1.2.3\"}"), 1);
     EXPECT_EQ(sample(text, "ringlb_access_log_dropped_lines_total"), 2);
+    EXPECT_EQ(sample(text, "ringlb_vrrp_adverts_sent_total{vrrp_instance=\"vip1\"}"), 40);
+    EXPECT_EQ(sample(text, "ringlb_vrrp_adverts_received_total{vrrp_instance=\"vip1\"}"), 38);
+    EXPECT_EQ(sample(text, "ringlb_vrrp_adverts_dropped_total{vrrp_instance=\"vip1\",reason=\"bad_ttl\"}"), 5);
+    EXPECT_EQ(sample(text, "ringlb_vrrp_adverts_dropped_total{vrrp_instance=\"vip1\",reason=\"bad_checksum\"}"), 0);
 }
 
 TEST(Metrics, ConnectTimesFillACumulativeHistogram) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -435,6 +436,17 @@ TEST(GarpKeepalivedCapture, OurFrameIsByteForByteKeepalivedsGratuitousArp) {
             EXPECT_NE(std::find(announced.begin(), announced.end(), vip), announced.end())
                 << run.name << " never announced " << format_ipv4(vip);
     }
+}
+
+TEST(VrrpCodec, EveryVerdictHasItsOwnMetricLabel) {
+    std::set<std::string> labels;
+    for (size_t v = 0; v < kAdvertVerdictCount; ++v) {
+        std::string label = to_label(AdvertVerdict(v));
+        EXPECT_EQ(label.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"), std::string::npos) << label;
+        EXPECT_NE(label, "unknown");
+        labels.insert(label);
+    }
+    EXPECT_EQ(labels.size(), kAdvertVerdictCount);
 }
 
 }  // namespace
