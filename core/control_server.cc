@@ -29,9 +29,11 @@ constexpr int kAcceptsPerWakeup = 64;
 constexpr uint64_t kWakeTag = UINT64_MAX;
 constexpr uint64_t kUnixListenerTag = UINT64_MAX - 1;
 constexpr uint64_t kHttpListenerTag = UINT64_MAX - 2;
+constexpr int64_t kNoRequest = -1;
 
 LogRateLimit refused_log;
 LogRateLimit full_log;
+LogRateLimit slow_request_log;
 
 [[noreturn]] void fail(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -76,6 +78,7 @@ struct ControlServer::Client {
     std::string out;
     size_t out_pos = 0;
     int64_t last_active_ms = 0;
+    int64_t request_started_ms = kNoRequest;  // first byte of the incomplete request in `in`
     bool read_closed = false;        // EOF seen, or we stopped reading for good
     bool close_after_write = false;  // once `out` is written, close
     uint32_t interest = 0;           // the epoll events registered now
@@ -301,8 +304,9 @@ void ControlServer::read_client(Client& client) {
         if (client.out.size() - client.out_pos > options_.max_pending_output) break;  // let it read first
         ssize_t n = ::recv(client.fd.get(), buffer, sizeof(buffer), 0);
         if (n > 0) {
-            client.in.append(buffer, size_t(n));
             client.last_active_ms = monotonic_ms();
+            if (client.in.empty()) client.request_started_ms = client.last_active_ms;
+            client.in.append(buffer, size_t(n));
             if (client.http) process_http_input(client);
             else process_control_input(client);
             continue;
@@ -330,6 +334,10 @@ void ControlServer::process_control_input(Client& client) {
         start = newline + 1;
     }
     client.in.erase(0, start);
+    // What is left is the start of the next request: its deadline runs from now if
+    // lines were taken, else from its first byte (set when it was read).
+    if (client.in.empty()) client.request_started_ms = kNoRequest;
+    else if (start > 0) client.request_started_ms = monotonic_ms();
     if (client.in.size() > kMaxRequestBytes) {
         // No newline within the limit: the stream cannot be resynchronised.
         client.out += format_error("request longer than " + std::to_string(kMaxRequestBytes) + " bytes; closing");
@@ -342,6 +350,7 @@ void ControlServer::process_control_input(Client& client) {
         if (!client.in.empty() && client.out.size() - client.out_pos <= options_.max_pending_output) {
             client.out += handle_control_line(client.in, context_);
             client.in.clear();
+            client.request_started_ms = kNoRequest;
         }
         if (client.in.empty()) client.close_after_write = true;
     }
@@ -353,6 +362,7 @@ void ControlServer::process_http_input(Client& client) {
     client.out = respond_http(head, metrics_body_);
     client.out_pos = 0;
     client.in.clear();
+    client.request_started_ms = kNoRequest;
     client.close_after_write = true;
 }
 
@@ -409,13 +419,34 @@ void ControlServer::close_client(int fd) {
 int64_t ControlServer::expire_idle(int64_t now_ms) {
     int64_t next = INT64_MAX;
     std::vector<int> idle;
+    std::vector<int> too_slow;
     for (const auto& [fd, client] : clients_) {
-        int64_t deadline = client->last_active_ms + options_.idle_timeout_ms;
-        if (deadline <= now_ms) idle.push_back(fd);
-        else next = std::min(next, deadline);
+        int64_t idle_deadline = client->last_active_ms + options_.idle_timeout_ms;
+        int64_t request_deadline = client->request_started_ms == kNoRequest
+                                       ? INT64_MAX
+                                       : client->request_started_ms + options_.request_timeout_ms;
+        if (request_deadline <= now_ms) too_slow.push_back(fd);
+        else if (idle_deadline <= now_ms) idle.push_back(fd);
+        else next = std::min({next, idle_deadline, request_deadline});
     }
     for (int fd : idle) close_client(fd);
+    for (int fd : too_slow) close_for_request_timeout(*clients_.at(fd));
     return next;
+}
+
+void ControlServer::close_for_request_timeout(Client& client) {
+    uint64_t suppressed = 0;
+    if (slow_request_log.allow(monotonic_ms(), &suppressed))
+        spdlog::warn("{}: closed a client whose request was not complete {} ms after its first byte ({} more since "
+                     "last line)",
+                     client.http ? "metrics endpoint" : "control socket", options_.request_timeout_ms, suppressed);
+    // One best-effort answer that says why, as HAProxy's 408; then the slot is free.
+    std::string why = "request not complete within " + std::to_string(options_.request_timeout_ms / 1000) + " s";
+    std::string text = client.http ? format_http_response(408, "Request Timeout", "text/plain", why + "\n", false)
+                                   : format_error(why + "; closing");
+    ssize_t ignored = ::send(client.fd.get(), text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)ignored;
+    close_client(client.fd.get());
 }
 
 }  // namespace ringlb

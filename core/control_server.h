@@ -25,6 +25,9 @@ struct ControlServerOptions {
     std::optional<InetAddr> metrics;         // global.metrics; unset = no endpoint
     std::string group = "ringlb";            // owns the socket; its members may use it
     int64_t idle_timeout_ms = 10000;         // a client silent this long is closed
+    // A request (control line, HTTP head) must be whole this long after its first byte,
+    // however often bytes trickle in: a slow-loris client cannot hold a slot.
+    int64_t request_timeout_ms = 10000;
     size_t max_clients = 256;                // control and HTTP clients together
     size_t max_pending_output = 4 << 20;     // per client: stop reading above this
 };
@@ -59,6 +62,7 @@ private:
     void update_interest(Client& client);
     void close_client(int fd);
     int64_t expire_idle(int64_t now_ms);
+    void close_for_request_timeout(Client& client);
 
     ControlServerOptions options_;
     ControlContext context_;

@@ -299,3 +299,87 @@ def test_more_control_clients_than_the_limit_are_refused_with_a_message_and_let_
     assert echoed == b"still forwarding"
     assert after["socket"] == fds_before["socket"], summary
     assert status.returncode == 0, status.stderr
+
+
+REQUEST_TIMEOUT = 10.0       # core/control_server.h ControlServerOptions::request_timeout_ms
+
+
+def trickle(sock: socket.socket, head: bytes, gap: float, limit: float) -> tuple[float, bytes]:
+    """Sends head, then one byte every gap seconds, never finishing the request, until the
+    daemon closes the connection (or limit seconds pass). Returns (seconds from the first
+    byte to the close, what the daemon wrote)."""
+    started = time.monotonic()
+    sock.sendall(head)
+    answer = b""
+    sock.settimeout(gap)
+    while time.monotonic() - started < limit:
+        try:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+            continue
+        except socket.timeout:
+            pass
+        except OSError:
+            break
+        try:
+            sock.sendall(b"x")
+        except OSError:
+            break
+    return time.monotonic() - started, answer
+
+
+def test_a_request_trickled_in_a_byte_at_a_time_is_closed_at_the_request_timeout_with_a_reason(
+        ringlbd, sock_of, echo_server, record_property):
+    port, metrics_port = harness.free_port(), harness.free_port()
+    daemon = ringlbd({"web": listener(port, [echo_server.addr])}, metrics=f"127.0.0.1:{metrics_port}")
+    sock = sock_of(daemon)
+    limit = REQUEST_TIMEOUT + 6
+    results = {}
+
+    def control_loris():
+        with connect_unix(sock, timeout=10) as s:
+            results["control"] = trickle(s, b'{"command":"status"', 0.5, limit)
+
+    def http_loris():
+        with socket.create_connection(("127.0.0.1", metrics_port), timeout=10) as s:
+            results["http"] = trickle(s, b"GET /metrics HTTP/1.0\r\nX-Slow: ", 0.5, limit)
+
+    def patient():
+        # Whole requests with pauses shorter than the idle timeout: the connection lives
+        # past the request timeout and every request is answered.
+        client = LineClient(sock)
+        answers = []
+        started = time.monotonic()
+        try:
+            for pause in (0.0, 6.0, 6.0):
+                time.sleep(pause)
+                answers.append(client.ask(b'{"command":"status"}').get("ok"))
+        except (OSError, EOFError, ValueError) as error:
+            answers.append(repr(error))
+        finally:
+            client.close()
+        results["patient"] = (time.monotonic() - started, answers)
+
+    threads = [threading.Thread(target=f) for f in (control_loris, http_loris, patient)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=limit + 10)
+    _, echoed = echo_once(port, b"still forwarding")
+
+    summary = (f"control trickle closed after {results['control'][0]:.1f} s, HTTP trickle after "
+               f"{results['http'][0]:.1f} s; patient client {results['patient'][0]:.1f} s, answers "
+               f"{results['patient'][1]}")
+    print("\n" + summary)
+    record_property("summary", summary)
+    for name, head in (("control", b'"ok":false'), ("http", b"HTTP/1.0 408 Request Timeout")):
+        seconds, answer = results[name]
+        # Bytes kept coming every 0.5 s, so the idle timeout never fired: the request did.
+        assert REQUEST_TIMEOUT - 1 <= seconds < limit, (name, summary)
+        assert head in answer and b"not complete within 10 s" in answer, (name, answer)
+    assert results["patient"][1] == [True, True, True], summary
+    assert results["patient"][0] > REQUEST_TIMEOUT, summary
+    assert echoed == b"still forwarding"
+    assert "request was not complete 10000 ms after its first byte" in daemon.log()
