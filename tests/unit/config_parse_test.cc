@@ -19,6 +19,12 @@ std::string lines(std::initializer_list<std::string_view> text_lines) {
     return text;
 }
 
+std::string lines(const std::vector<std::string>& text_lines) {
+    std::string text;
+    for (const std::string& line : text_lines) text.append(line).append("\n");
+    return text;
+}
+
 std::vector<std::string> error_texts(const ConfigParseResult& result) {
     std::vector<std::string> texts;
     for (const ConfigError& error : result.errors) texts.push_back(error.to_string());
@@ -316,6 +322,37 @@ TEST(ConfigParse, DuplicateBackendWithinAListenerNamesTheFirstLine) {
     EXPECT_EQ(error_texts(result),
               std::vector<std::string>{
                   "t.conf:5: listener 'web': duplicate backend 127.0.0.2:80 (first at line 3)"});
+}
+
+TEST(ConfigParse, TwentyThousandBackendsKeepTheirOrderAndEveryRepeatNamesTheFirstLine) {
+    std::vector<std::string> text{"[listener.web]", "bind = 127.0.0.1:80"};
+    auto address = [](int i) { return "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":80"; };
+    for (int i = 0; i < 20000; ++i) text.push_back("backend = " + address(i));
+    text.push_back("backend = " + address(7));       // line 20003: a repeat of line 10
+    text.push_back("backend = " + address(19999));   // line 20004: a repeat of line 20002
+    text.push_back("backend = " + address(7));       // line 20005: a third time
+    auto result = parse(lines(text));
+    EXPECT_EQ(error_texts(result),
+              (std::vector<std::string>{
+                  "t.conf:20003: listener 'web': duplicate backend 10.0.0.7:80 (first at line 10)",
+                  "t.conf:20004: listener 'web': duplicate backend 10.0.78.31:80 (first at line 20002)",
+                  "t.conf:20005: listener 'web': duplicate backend 10.0.0.7:80 (first at line 10)",
+              }));
+}
+
+TEST(ConfigParse, TwentyThousandDistinctBackendsParseInFileOrder) {
+    std::vector<std::string> text{"[listener.web]", "bind = 127.0.0.1:80"};
+    for (int i = 0; i < 20000; ++i)
+        text.push_back("backend = 10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":80");
+    auto result = parse(lines(text));
+    ASSERT_TRUE(result.errors.empty()) << error_texts(result).front();
+    const auto& backends = result.config->listeners.at(0).backends;
+    ASSERT_EQ(backends.size(), 20000u);
+    for (int i : {0, 1, 9999, 19999}) {
+        EXPECT_EQ(backends[size_t(i)].line, i + 3);
+        EXPECT_EQ(backends[size_t(i)].address.to_string(),
+                  "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ":80");
+    }
 }
 
 TEST(ConfigParse, BadNumbersAreReportedWithTheirRange) {
