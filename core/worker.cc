@@ -90,9 +90,10 @@ void Worker::start() {
     }
     if (index_ == 0) {
         spdlog::info("io_uring setup flags: {}", ring_.describe_flags());
-        spdlog::info("copy-mode receive: {}", recv_limit_
-                         ? "multishot, limited to the 64 KiB pause threshold"
-                         : "single-shot (multishot recv has no byte limit before Linux 6.17)");
+        if (recv_limit_)
+            spdlog::info("copy-mode receive: multishot, limited to the {} KiB pause threshold", kPauseBytes / 1024);
+        else
+            spdlog::info("copy-mode receive: single-shot (multishot recv has no byte limit before Linux 6.17)");
     }
 }
 

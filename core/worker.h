@@ -169,6 +169,7 @@ private:
     struct Starved { uint32_t slot; uint32_t generation; int dir; };
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
+    static constexpr uint32_t kPauseBytes = 64 * 1024;  // a direction stops receiving when this much waits
     uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
     uint32_t fd_waiters_ = 0;                // queued clients waiting for a backend fd (EMFILE)
     int64_t fd_pressure_until_ms_ = 0;       // single-shot accepts until then (last EMFILE + 1 s)

@@ -25,7 +25,6 @@ namespace ringlb {
 namespace {
 
 constexpr uint8_t kFullBuffersBeforeSplice = 4;  // auto: sustained bulk after this many full recvs
-constexpr uint32_t kPauseBytes = 64 * 1024;      // stop receiving when this much waits to be sent
 constexpr uint32_t kPauseChunks = 8;
 constexpr int kSpliceRounds = 16;                // per wakeup, then yield to other connections
 
