@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests/netns"))
+from netns_lan import build_lan, delete_lan, kill_everything_in, run, wait_for  # noqa: E402 — needs the path
 RINGLBD = ROOT / "build/ringlbd"
 PY = "/usr/bin/python3"
 VIP = "10.99.61.100"
@@ -93,19 +95,6 @@ vrrp_instance VI_1 {{
 """
 
 
-def run(*args, check=True, timeout=10):
-    return subprocess.run([str(a) for a in args], check=check, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def wait_for(what, predicate, timeout, step=0.01):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() >= deadline:
-            raise RuntimeError(f"timed out after {timeout:.1f}s waiting for {what}")
-        time.sleep(step)
-
-
 class Lab:
     def __init__(self, tmp):
         self.tmp = tmp
@@ -116,21 +105,7 @@ class Lab:
         self.starts = 0
 
     def build(self):
-        sw = self.ns["sw"]
-        for ns in self.ns.values():
-            run("ip", "netns", "add", ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("ip", "-n", sw, "link", "add", "br0", "type", "bridge")
-        run("ip", "-n", sw, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state", "0")
-        run("ip", "-n", sw, "addr", "add", f"{ADDR['sw']}/24", "dev", "br0")
-        run("ip", "-n", sw, "link", "set", "br0", "up")
-        for h in (*BALANCERS, *BACKENDS):
-            run("ip", "link", "add", "eth0", "netns", self.ns[h], "type", "veth",
-                "peer", "name", f"p-{h}", "netns", sw)
-            run("ip", "-n", sw, "link", "set", f"p-{h}", "master", "br0")
-            run("ip", "-n", sw, "link", "set", f"p-{h}", "up")
-            run("ip", "-n", self.ns[h], "addr", "add", f"{ADDR[h]}/24", "dev", "eth0")
-            run("ip", "-n", self.ns[h], "link", "set", "eth0", "up")
+        build_lan(self.ns, "sw", ADDR)
         Path(f"{self.tmp}/poller.py").write_text(POLLER)
         Path(f"{self.tmp}/backend.py").write_text(BACKEND)
         for h in BACKENDS:
@@ -145,27 +120,15 @@ class Lab:
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=5)
-        for ns in self.ns.values():
-            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)   # only this script starts processes there
-                except (ProcessLookupError, ValueError):
-                    pass
-            run("ip", "netns", "del", ns, check=False)
+        delete_lan(self.ns)  # and anything still inside: only this script starts processes there
 
     def kill_leftovers(self):
         """Whatever still runs in a balancer namespace (a keepalived child still exiting):
         only this script starts processes there."""
         for h in BALANCERS:
             for _ in range(100):
-                pids = run("ip", "netns", "pids", self.ns[h], check=False).stdout.split()
-                if not pids:
+                if kill_everything_in(self.ns[h]) == 0:
                     break
-                for pid in pids:
-                    try:
-                        os.kill(int(pid), signal.SIGKILL)
-                    except (ProcessLookupError, ValueError):
-                        pass
                 time.sleep(0.01)
 
     def has_vip(self, h):
@@ -231,7 +194,7 @@ class Lab:
         self.start(impl, "lb1", advert_ms)
         try:
             wait_for("lb1 to own the VIP", lambda: self.has_vip("lb1"), 3 * advert + 3)
-        except RuntimeError:
+        except TimeoutError:
             print(Path(f"{self.tmp}/{impl}-lb1.log").read_text()[-3000:], file=sys.stderr)
             raise
         self.start(impl, "lb2", advert_ms)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from netns_lan import build_lan, delete_lan, master_down_interval, run, skew_time, wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = (ROOT / os.environ.get("RINGLB_BUILD", "build")).resolve()   # or build-asan, build-tsan
 RINGLBD = BUILD / "ringlbd"
@@ -41,28 +43,11 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip net
 
 
 def skew(priority):
-    """RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256."""
-    return (256 - priority) * ADVERT / 256
+    return skew_time(priority, ADVERT)
 
 
 def master_down(priority):
-    """RFC 5798 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time."""
-    return 3 * ADVERT + skew(priority)
-
-
-def run(*args, check=True, timeout=10):
-    return subprocess.run([str(a) for a in args], check=check, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def wait_for(what, predicate, timeout, step=0.01):
-    """Polls predicate until true; returns the seconds it took. Bounded by timeout."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start >= timeout:
-            raise AssertionError(f"timed out after {timeout:.2f}s waiting for {what}")
-        time.sleep(step)
-    return time.monotonic() - start
+    return master_down_interval(priority, ADVERT)
 
 
 # Answers each connection with its name and the address that connected to it: the
@@ -152,22 +137,7 @@ class Pair:
         self.others = []           # backends
 
     def build(self):
-        sw = self.ns["sw"]
-        for ns in self.ns.values():
-            run("ip", "netns", "add", ns)
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        run("ip", "-n", sw, "link", "add", "br0", "type", "bridge")
-        # The client's bridge is the LAN switch: no snooping, no STP delay.
-        run("ip", "-n", sw, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state", "0")
-        run("ip", "-n", sw, "addr", "add", f"{ADDR['sw']}/24", "dev", "br0")
-        run("ip", "-n", sw, "link", "set", "br0", "up")
-        for h in (*BALANCERS, *BACKENDS):
-            run("ip", "link", "add", "eth0", "netns", self.ns[h], "type", "veth",
-                "peer", "name", f"p-{h}", "netns", sw)
-            run("ip", "-n", sw, "link", "set", f"p-{h}", "master", "br0")
-            run("ip", "-n", sw, "link", "set", f"p-{h}", "up")
-            run("ip", "-n", self.ns[h], "addr", "add", f"{ADDR[h]}/24", "dev", "eth0")
-            run("ip", "-n", self.ns[h], "link", "set", "eth0", "up")
+        build_lan(self.ns, "sw", ADDR)
         for name, text in (("backend.py", BACKEND), ("client.py", CLIENT), ("prober.py", PROBER),
                            ("fetch.py", FETCH), ("inject.py", INJECT)):
             Path(f"{self.tmp}/{name}").write_text(text)
@@ -187,14 +157,7 @@ class Pair:
             if p.poll() is None:
                 p.kill()
             p.wait(timeout=5)
-        for ns in self.ns.values():
-            # Anything still inside was started by this module.
-            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            run("ip", "netns", "del", ns, check=False)
+        delete_lan(self.ns)  # and anything still inside: only this module starts processes there
 
     # -- ringlbd ---------------------------------------------------------------------
     def conf(self, h):

@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+import netns_lan
+from netns_lan import build_lan, delete_lan, master_down_interval, run, skew_time, switch_port
+
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER_SRC = ROOT / "tests/netns/vrrp_driver.cc"
 BUILD = (ROOT / os.environ.get("RINGLB_BUILD", "build")).resolve()   # or build-asan, build-tsan
@@ -41,29 +44,16 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip net
 
 
 def skew(priority):
-    """RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256."""
-    return (256 - priority) * ADVERT / 256
+    return skew_time(priority, ADVERT)
 
 
 def master_down(priority):
-    """RFC 5798 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time."""
-    return 3 * ADVERT + skew(priority)
-
-
-def run(*args, check=True, timeout=10):
-    return subprocess.run(args, check=check, capture_output=True, text=True, timeout=timeout)
+    return master_down_interval(priority, ADVERT)
 
 
 def wait_for(what, predicate, timeout, step=0.005):
-    """Polls predicate until true; returns the seconds it took. Bounded by timeout."""
-    start = time.monotonic()
-    deadline = start + timeout
-    while True:
-        if predicate():
-            return time.monotonic() - start
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.2f}s waiting for {what}")
-        time.sleep(step)
+    """netns_lan.wait_for, polling every 5 ms: the failover times here are measured with it."""
+    return netns_lan.wait_for(what, predicate, timeout, step)
 
 
 def holds_for(predicate, duration, step=0.02):
@@ -164,22 +154,8 @@ class Lab:
 
     # -- topology -----------------------------------------------------------------
     def build(self):
-        for h in "abc":
-            run("ip", "netns", "add", self.ns[h])
-            run("ip", "-n", self.ns[h], "link", "set", "lo", "up")
-        c = self.ns["c"]
-        run("ip", "-n", c, "link", "add", "br0", "address", MAC["c"], "type", "bridge")
-        # The client's bridge is the LAN switch: no snooping, no STP delay.
-        run("ip", "-n", c, "link", "set", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state", "0")
-        for h in "ab":
-            run("ip", "link", "add", "eth0", "netns", self.ns[h], "address", MAC[h], "type", "veth",
-                "peer", "name", f"p{h}", "netns", c)
-            run("ip", "-n", c, "link", "set", f"p{h}", "master", "br0")
-            run("ip", "-n", c, "link", "set", f"p{h}", "up")
-            run("ip", "-n", self.ns[h], "addr", "add", f"{ADDR[h]}/24", "dev", "eth0")
-            run("ip", "-n", self.ns[h], "link", "set", "eth0", "up")
-        run("ip", "-n", c, "addr", "add", f"{ADDR['c']}/24", "dev", "br0")
-        run("ip", "-n", c, "link", "set", "br0", "up")
+        # c, the client, is the switch: its bridge is the LAN.
+        build_lan(self.ns, "c", ADDR, MAC)
         self.write(f"{self.tmp}/server.py", SERVER)
         self.write(f"{self.tmp}/client.py", CLIENT)
         for h in "ab":
@@ -194,15 +170,7 @@ class Lab:
                 proc.stop(signal.SIGKILL, timeout=2)
             except Exception:  # keep tearing down whatever else is left
                 pass
-        for ns in self.ns.values():
-            # Anything still inside (keepalived's children) was started by this module.
-            pids = run("ip", "netns", "pids", ns, check=False).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (ProcessLookupError, ValueError):
-                    pass
-            run("ip", "netns", "del", ns, check=False)
+        delete_lan(self.ns)  # and anything still inside (keepalived's children)
 
     @staticmethod
     def write(path, text, mode=0o644):
@@ -234,12 +202,12 @@ class Lab:
 
     def set_port(self, host, up):
         """The switch port of a balancer: down = its cable is pulled (carrier lost)."""
-        run("ip", "-n", self.ns["c"], "link", "set", f"p{host}", "up" if up else "down")
+        run("ip", "-n", self.ns["c"], "link", "set", switch_port(host), "up" if up else "down")
 
     def set_isolated(self, on):
         """Bridge port isolation: a and b stop hearing each other, the client hears both."""
         for h in "ab":
-            run("bridge", "-n", self.ns["c"], "link", "set", "dev", f"p{h}", "isolated", "on" if on else "off")
+            run("bridge", "-n", self.ns["c"], "link", "set", "dev", switch_port(h), "isolated", "on" if on else "off")
 
     # -- processes ------------------------------------------------------------------
     def config(self, host, priority, extra="", listener=False, unicast=False):
