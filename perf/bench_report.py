@@ -320,6 +320,22 @@ def render_rate_table(t, w, out):
     out.append("")
 
 
+def memory_of(t, tg, w):
+    """tg's medians in workload w, KB per connection: (RSS, system, Slab, system − direct,
+    Slab − direct); the differences are None for direct itself or when a value is missing."""
+    rss, sysv, slab = (t.median(tg, w, key) for key in ("rss_kb", "sys_kb", "slab_kb"))
+
+    def minus_direct(value, key):
+        base = t.median(DIRECT, w, key)
+        return None if tg == DIRECT or value is None or base is None else value - base
+    return rss, sysv, slab, minus_direct(sysv, "sys_kb"), minus_direct(slab, "slab_kb")
+
+
+def with_spread(t, tg, w, value, key):
+    """The median as a cell, with the run-to-run spread when there is a value."""
+    return fmt(value, 2) + (t.spread(tg, w, key) if value is not None else "")
+
+
 def render_idle(t, w, out):
     m = t.meta
     n = t.idle_size(w)
@@ -335,37 +351,22 @@ def render_idle(t, w, out):
                "KB/conn | ×HAProxy | Slab KB/conn | Slab − direct | RSS + Slab − direct "
                "| ×HAProxy | errors | runs | other load |")
     out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    direct_sys = t.median(DIRECT, w, "sys_kb")
-    ref_sys = t.median(REFERENCE, w, "sys_kb")
-    ref_extra = None if ref_sys is None or direct_sys is None else ref_sys - direct_sys
-    direct_slab = t.median(DIRECT, w, "slab_kb")
+    ref_rss, _, _, ref_extra, ref_slab_extra = memory_of(t, REFERENCE, w)
 
-    def proxy_total(tg):
-        rss = t.median(tg, w, "rss_kb")
-        slab = t.median(tg, w, "slab_kb")
-        if tg == DIRECT or None in (rss, slab, direct_slab):
-            return None
-        return rss + slab - direct_slab
+    def proxy_total(rss, slab_extra):
+        return None if rss is None or slab_extra is None else rss + slab_extra
     for tg in t.targets(w):
         st = t.status(tg, w)
         if st:
             out.append(f"| {tg} | {st} |")
             continue
-        rss = t.median(tg, w, "rss_kb")
-        sysv = t.median(tg, w, "sys_kb")
-        slab = t.median(tg, w, "slab_kb")
-        extra = None
-        if tg != DIRECT and sysv is not None and direct_sys is not None:
-            extra = sysv - direct_sys
+        rss, sysv, slab, extra, slab_extra = memory_of(t, tg, w)
         out.append("| " + " | ".join([
-            tg, fmt(rss, 2) + (t.spread(tg, w, "rss_kb") if rss is not None else ""),
-            ratio(rss, t.median(REFERENCE, w, "rss_kb")),
-            fmt(sysv, 2) + (t.spread(tg, w, "sys_kb") if sysv is not None else ""),
-            fmt(extra, 2), ratio(extra, ref_extra),
-            fmt(slab, 2) + (t.spread(tg, w, "slab_kb") if slab is not None else ""),
-            fmt(None if tg == DIRECT or slab is None or direct_slab is None
-                else slab - direct_slab, 2),
-            fmt(proxy_total(tg), 2), ratio(proxy_total(tg), proxy_total(REFERENCE)),
+            tg, with_spread(t, tg, w, rss, "rss_kb"), ratio(rss, ref_rss),
+            with_spread(t, tg, w, sysv, "sys_kb"), fmt(extra, 2), ratio(extra, ref_extra),
+            with_spread(t, tg, w, slab, "slab_kb"), fmt(slab_extra, 2),
+            fmt(proxy_total(rss, slab_extra), 2),
+            ratio(proxy_total(rss, slab_extra), proxy_total(ref_rss, ref_slab_extra)),
             str(t.errors(tg, w)), str(t.nruns(tg, w)), t.other_load(tg, w)]) + " |")
     out.append("")
 
@@ -414,9 +415,6 @@ def render_ceiling(t, out):
                "| loadgen fds / limit | backend fds / limit | RSS KB/conn | system KB/conn "
                "| system − direct | Slab − direct | runs | other load |")
     out.append("|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    direct_sys = t.median(DIRECT, w, "sys_kb")
-    direct_slab = t.median(DIRECT, w, "slab_kb")
-
     def mx(tg, key):
         v = t.values(tg, w, key)
         return max(v) if v else None
@@ -430,12 +428,7 @@ def render_ceiling(t, out):
         if st:
             out.append(f"| {tg} | {st} |")
             continue
-        rss = t.median(tg, w, "rss_kb")
-        sysv = t.median(tg, w, "sys_kb")
-        slab = t.median(tg, w, "slab_kb")
-        extra = None if tg == DIRECT or sysv is None or direct_sys is None else sysv - direct_sys
-        slab_extra = (None if tg == DIRECT or slab is None or direct_slab is None
-                      else slab - direct_slab)
+        rss, sysv, _, extra, slab_extra = memory_of(t, tg, w)
         conns = t.values(tg, w, "conns")
         est = t.values(tg, w, "established")
         errs = t.errors(tg, w)
@@ -445,8 +438,7 @@ def render_ceiling(t, out):
             tg, f"{int(min(conns)):,}" + ("" if min(conns) == max(conns) else f"–{int(max(conns)):,}"),
             f"{int(min(est)):,}" if est else "—", str(errs), "yes" if clean else "**NO**",
             fds(tg, "proxy") if tg != DIRECT else "—", fds(tg, "loadgen"), fds(tg, "backend"),
-            fmt(rss, 2) + (t.spread(tg, w, "rss_kb") if rss is not None else ""),
-            fmt(sysv, 2) + (t.spread(tg, w, "sys_kb") if sysv is not None else ""),
+            with_spread(t, tg, w, rss, "rss_kb"), with_spread(t, tg, w, sysv, "sys_kb"),
             fmt(extra, 2), fmt(slab_extra, 2), str(t.nruns(tg, w)), t.other_load(tg, w)])
             + " |")
     out.append("")
