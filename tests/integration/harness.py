@@ -404,6 +404,31 @@ def recv_exact(conn: socket.socket, n: int) -> bytes:
     return b"".join(parts)
 
 
+def echo_through(conn: socket.socket, payload: bytes, timeout: float) -> tuple[bytes, str | None]:
+    """Sends payload and then EOF from a thread, so neither side blocks the other, while
+    reading until EOF or timeout. Returns (what came back, the sender's error or None)."""
+    errors = []
+
+    def sender():
+        try:
+            conn.sendall(payload)
+            conn.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            errors.append(repr(error))
+
+    t = threading.Thread(target=sender, daemon=True)
+    t.start()
+    got = bytearray()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        chunk = conn.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    t.join(timeout=timeout)
+    return bytes(got), (errors[0] if errors else None)
+
+
 def recv_line(conn: socket.socket, limit: int = 4096) -> bytes:
     """Reads up to and including b'\\n' one byte at a time (keeps later bytes unread)."""
     out = bytearray()

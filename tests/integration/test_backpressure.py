@@ -348,28 +348,10 @@ def echo_works(port: int, size: int, timeout: float = 5.0) -> str:
     try:
         with harness.connect(port, timeout=timeout) as s:
             s.settimeout(timeout)
-            errors = []
-
-            def sender():
-                try:
-                    s.sendall(payload)
-                    s.shutdown(socket.SHUT_WR)
-                except OSError as error:
-                    errors.append(repr(error))
-
-            t = threading.Thread(target=sender, daemon=True)
-            t.start()
-            got = bytearray()
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                got += chunk
-            t.join(timeout=1)
-            if errors:
-                return errors[0]
-            return "ok" if bytes(got) == payload else f"{len(got)} of {size} bytes back"
+            got, error = harness.echo_through(s, payload, timeout)
+            if error:
+                return error
+            return "ok" if got == payload else f"{len(got)} of {size} bytes back"
     except OSError as error:
         return repr(error)
 

@@ -81,27 +81,10 @@ def exchange(port: int, payload: bytes, timeout: float = 10.0, linger: float = 0
                 if harness.recv_exact(s, 5) != b"ping\n":
                     return name, "bad ping echo"
                 time.sleep(0.05)
-            errors = []
-
-            def sender():
-                try:
-                    s.sendall(payload)
-                    s.shutdown(socket.SHUT_WR)
-                except OSError as error:
-                    errors.append(repr(error))
-
-            t = threading.Thread(target=sender, daemon=True)
-            t.start()
-            got = bytearray()
-            while True:
-                chunk = s.recv(1 << 20)
-                if not chunk:
-                    break
-                got += chunk
-            t.join(timeout=timeout)
-            if errors:
-                return name, errors[0]
-            if bytes(got) != payload:
+            got, error = harness.echo_through(s, payload, timeout)
+            if error:
+                return name, error
+            if got != payload:
                 return name, f"echo of {len(got)} bytes for {len(payload)} sent"
             return name, "ok"
     except (OSError, EOFError) as error:
