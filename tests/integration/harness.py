@@ -404,6 +404,17 @@ def recv_exact(conn: socket.socket, n: int) -> bytes:
     return b"".join(parts)
 
 
+def send_then_read_all(conn: socket.socket, data: bytes) -> bytes:
+    """Sends data and EOF, then reads until the peer closes. For small data only: the
+    send must not wait for the reading (echo_through sends from a thread)."""
+    conn.sendall(data)
+    conn.shutdown(socket.SHUT_WR)
+    received = bytearray()
+    while chunk := conn.recv(65536):
+        received += chunk
+    return bytes(received)
+
+
 def echo_through(conn: socket.socket, payload: bytes, timeout: float) -> tuple[bytes, str | None]:
     """Sends payload and then EOF from a thread, so neither side blocks the other, while
     reading until EOF or timeout. Returns (what came back, the sender's error or None)."""

@@ -57,15 +57,7 @@ def raw_exchange(sock: Path, data: bytes, timeout: float = 10.0) -> list[bytes]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(str(sock))
-        s.sendall(data)
-        s.shutdown(socket.SHUT_WR)
-        received = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            received += chunk
-    return received.splitlines()
+        return harness.send_then_read_all(s, data).splitlines()
 
 
 def http_get(port: int, path: str = "/metrics", method: str = "GET") -> tuple[int, dict, str]:
@@ -89,16 +81,7 @@ def echo_once(port: int, payload: bytes) -> tuple[int, bytes]:
     """One connection through ringlbd to an echo backend: sends payload, half-closes,
     reads the echo. Returns the client's local port and what came back."""
     with harness.connect(port) as s:
-        local_port = s.getsockname()[1]
-        s.sendall(payload)
-        s.shutdown(socket.SHUT_WR)
-        got = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-    return local_port, got
+        return s.getsockname()[1], harness.send_then_read_all(s, payload)
 
 
 def wait_until(predicate, what: str, timeout: float = 10.0, interval: float = 0.02):

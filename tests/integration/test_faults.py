@@ -17,7 +17,6 @@ import socket
 import threading
 import time
 
-import pytest
 
 import harness
 import procstat

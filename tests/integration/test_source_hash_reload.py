@@ -2,8 +2,6 @@
 and hitless reload under load — the real ringlbd on 127.0.0.0/8."""
 from __future__ import annotations
 
-import hashlib
-import os
 import random
 import signal
 import socket
@@ -161,14 +159,7 @@ def test_reload_under_load_loses_no_connection_and_no_byte(ringlbd, shortdir):
                 payload = rng.randbytes(rng.randint(1, 4096))
                 try:
                     with harness.connect(port, timeout=10) as s:
-                        s.sendall(payload)
-                        s.shutdown(socket.SHUT_WR)
-                        got = b""
-                        while True:
-                            chunk = s.recv(65536)
-                            if not chunk:
-                                break
-                            got += chunk
+                        got = harness.send_then_read_all(s, payload)
                     if got != payload:
                         failures.append(f"thread {index} conn {n}: {len(got)} of {len(payload)} bytes, "
                                         f"equal={got == payload}")
