@@ -17,7 +17,6 @@ import socket
 import threading
 import time
 
-
 import harness
 import procstat
 from test_health import Backend
