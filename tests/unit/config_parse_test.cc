@@ -9,38 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/unit/config_test_support.h"
+
 namespace ringlb {
 namespace {
 
-// Joins lines with '\n', so in the tests below line N is the Nth string.
-std::string lines(std::initializer_list<std::string_view> text_lines) {
-    std::string text;
-    for (std::string_view line : text_lines) text.append(line).append("\n");
-    return text;
-}
-
-std::string lines(const std::vector<std::string>& text_lines) {
-    std::string text;
-    for (const std::string& line : text_lines) text.append(line).append("\n");
-    return text;
-}
-
-std::vector<std::string> error_texts(const ConfigParseResult& result) {
-    std::vector<std::string> texts;
-    for (const ConfigError& error : result.errors) texts.push_back(error.to_string());
-    return texts;
-}
-
-// Line numbers and the file name say where a value came from, not what it is.
-Config without_positions(Config config) {
-    config.source_file.clear();
-    for (ListenerConfig& listener : config.listeners) {
-        listener.line = 0;
-        for (BackendConfig& backend : listener.backends) backend.line = 0;
-    }
-    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = 0;
-    return config;
-}
+using namespace config_test;
 
 InetAddr addr(std::string_view text) {
     auto parsed = InetAddr::parse(text);
@@ -76,9 +50,6 @@ retries = 2
 max_connections = 0               # per backend, 0 = unlimited
 proxy_protocol = off              # off | v1 | v2
 )";
-
-// A small valid file to which the error tests add one mistake.
-ConfigParseResult parse(std::string_view text) { return parse_config(text, "t.conf"); }
 
 TEST(ConfigParse, DesignExampleParsesToTheDocumentedValues) {
     auto result = parse_config(kDesignExample, "ringlb.conf");
@@ -568,15 +539,7 @@ check = tcp
 )";
 
 TEST(ConfigParse, FormattedConfigParsesBackToAnEqualConfig) {
-    for (std::string_view text : {kEveryKey, kDesignExample}) {
-        auto first = parse(text);
-        ASSERT_TRUE(first.ok()) << ::testing::PrintToString(error_texts(first));
-        std::string formatted = format_config(*first.config);
-        auto second = parse(formatted);
-        ASSERT_TRUE(second.ok()) << formatted << ::testing::PrintToString(error_texts(second));
-        EXPECT_EQ(without_positions(*second.config), without_positions(*first.config)) << formatted;
-        EXPECT_EQ(format_config(*second.config), formatted);
-    }
+    for (std::string_view text : {kEveryKey, kDesignExample}) expect_round_trip(text);
 }
 
 TEST(ConfigParse, RoundTripNoticesAChangedValue) {

@@ -6,35 +6,13 @@
 #include <vector>
 
 #include "core/config_parse.h"
+#include "tests/unit/config_test_support.h"
 
 namespace ringlb {
 namespace {
 
+using namespace config_test;
 using std::chrono::milliseconds;
-
-std::string lines(std::initializer_list<std::string_view> text_lines) {
-    std::string text;
-    for (std::string_view line : text_lines) text.append(line).append("\n");
-    return text;
-}
-
-std::vector<std::string> error_texts(const ConfigParseResult& result) {
-    std::vector<std::string> texts;
-    for (const ConfigError& error : result.errors) texts.push_back(error.to_string());
-    return texts;
-}
-
-ConfigParseResult parse(std::string_view text) { return parse_config(text, "t.conf"); }
-
-Config without_positions(Config config) {
-    config.source_file.clear();
-    for (ListenerConfig& listener : config.listeners) {
-        listener.line = 0;
-        for (BackendConfig& backend : listener.backends) backend.line = 0;
-    }
-    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = 0;
-    return config;
-}
 
 // A valid [vrrp.v] at lines 1-4 to which a test appends one key (line 5).
 std::vector<std::string> errors_with(std::string_view extra_line) {
@@ -152,15 +130,7 @@ TEST(ConfigVrrp, EveryKeyIsReadIntoTheModel) {
 }
 
 TEST(ConfigVrrp, FormattedConfigParsesBackToAnEqualConfig) {
-    for (std::string_view text : {kEveryKey, kDesignExample}) {
-        auto first = parse(text);
-        ASSERT_TRUE(first.ok()) << ::testing::PrintToString(error_texts(first));
-        const std::string formatted = format_config(*first.config);
-        auto second = parse(formatted);
-        ASSERT_TRUE(second.ok()) << formatted << ::testing::PrintToString(error_texts(second));
-        EXPECT_EQ(without_positions(*second.config), without_positions(*first.config)) << formatted;
-        EXPECT_EQ(format_config(*second.config), formatted);
-    }
+    for (std::string_view text : {kEveryKey, kDesignExample}) expect_round_trip(text);
 }
 
 TEST(ConfigVrrp, RoundTripNoticesAChangedVrrpValue) {
