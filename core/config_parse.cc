@@ -377,6 +377,17 @@ const ConfigKeyRule<ListenerConfig> kListenerKeys[] = {
      }},
 };
 
+// Remembers the header line of a [kind.NAME] section. A repeated name is an error that
+// names the first; the caller then checks the section but does not keep it.
+bool first_of_its_name(std::map<std::string, int>& header_line, const ConfigSection& section, std::string_view kind,
+                       ConfigDiagnostics& diag) {
+    auto [first, fresh] = header_line.emplace(section.name, section.line);
+    if (!fresh)
+        diag.error(section.line, "duplicate " + std::string(kind) + " '" + section.name + "' (first at line " +
+                                     std::to_string(first->second) + ")");
+    return fresh;
+}
+
 // One pass with a hash set, not a scan per backend: 10,000 backends parse in
 // milliseconds instead of a second.
 void drop_duplicate_backends(ListenerConfig& listener, const std::string& label, ConfigDiagnostics& diag) {
@@ -396,10 +407,7 @@ void parse_listener_sections(std::span<const ConfigSection> sections, Config& co
     std::map<InetAddr, std::pair<std::string, int>> bound_by;     // bind → listener name, bind line
     for (const ConfigSection& section : sections) {
         const std::string label = "listener '" + section.name + "'";
-        auto [first, fresh] = header_line.emplace(section.name, section.line);
-        if (!fresh)
-            diag.error(section.line, "duplicate listener '" + section.name + "' (first at line " +
-                                         std::to_string(first->second) + ")");
+        const bool fresh = first_of_its_name(header_line, section, "listener", diag);
         ListenerConfig listener;
         listener.name = section.name;
         listener.line = section.line;
@@ -568,10 +576,7 @@ void parse_vrrp_sections(std::span<const ConfigSection> sections, Config& config
     std::map<Ipv4, std::string> vip_owner;                                 // vip → name
     for (const ConfigSection& section : sections) {
         const std::string label = "vrrp '" + section.name + "'";
-        auto [first, fresh] = header_line.emplace(section.name, section.line);
-        if (!fresh)
-            diag.error(section.line, "duplicate vrrp '" + section.name + "' (first at line " +
-                                         std::to_string(first->second) + ")");
+        const bool fresh = first_of_its_name(header_line, section, "vrrp", diag);
         VrrpInstanceConfig vrrp;
         vrrp.name = section.name;
         vrrp.line = section.line;
