@@ -325,8 +325,12 @@ void ControlServer::read_client(Client& client) {
 
 void ControlServer::process_control_input(Client& client) {
     size_t start = 0;
+    bool held_back = false;  // by our own output backpressure, not by the client
     for (;;) {
-        if (client.out.size() - client.out_pos > options_.max_pending_output) break;
+        if (client.out.size() - client.out_pos > options_.max_pending_output) {
+            held_back = true;
+            break;
+        }
         size_t newline = client.in.find('\n', start);
         if (newline == std::string::npos) break;
         std::string_view line(client.in.data() + start, newline - start);
@@ -335,9 +339,11 @@ void ControlServer::process_control_input(Client& client) {
     }
     client.in.erase(0, start);
     // What is left is the start of the next request: its deadline runs from now if
-    // lines were taken, else from its first byte (set when it was read).
-    if (client.in.empty()) client.request_started_ms = kNoRequest;
-    else if (start > 0) client.request_started_ms = monotonic_ms();
+    // lines were taken, else from its first byte (set when it was read). Requests held
+    // back while the client reads our answers have no deadline: the wait is ours; the
+    // idle timeout still closes a client that stops reading.
+    if (client.in.empty() || held_back) client.request_started_ms = kNoRequest;
+    else if (start > 0 || client.request_started_ms == kNoRequest) client.request_started_ms = monotonic_ms();
     if (client.in.size() > kMaxRequestBytes) {
         // No newline within the limit: the stream cannot be resynchronised.
         client.out += format_error("request longer than " + std::to_string(kMaxRequestBytes) + " bytes; closing");
