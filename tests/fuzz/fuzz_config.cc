@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/config_parse.h"
+#include "tests/config_positions.h"
 #include "tests/fuzz/targets.h"
 
 namespace ringlb::fuzz {
@@ -16,18 +17,6 @@ namespace config_target {
 constexpr const char* kTarget = "fuzz_config";
 const std::string kFileName = "fuzz.conf";
 constexpr int kRepairAttempts = 4;
-
-// The line fields record where a value was read, which formatting changes.
-Config without_lines(const Config& config) {
-    Config copy = config;
-    copy.source_file.clear();
-    for (ListenerConfig& listener : copy.listeners) {
-        listener.line = 0;
-        for (BackendConfig& backend : listener.backends) backend.line = 0;
-    }
-    for (VrrpInstanceConfig& vrrp : copy.vrrp) vrrp.line = 0;
-    return copy;
-}
 
 std::string errors_text(const ConfigParseResult& result) {
     std::string text;
@@ -72,7 +61,8 @@ void check_round_trip(const ConfigParseResult& first) {
     FUZZ_CHECK(kTarget, second.ok(),
                "formatted text:\n" + formatted + "\nerrors: " + errors_text(second));
     check_result_shape(second, formatted);
-    FUZZ_CHECK(kTarget, without_lines(*second.config) == without_lines(*first.config),
+    using config_test::without_positions;
+    FUZZ_CHECK(kTarget, without_positions(*second.config) == without_positions(*first.config),
                "formatted text:\n" + formatted + "\nreformatted:\n" + format_config(*second.config));
     const std::string reformatted = format_config(*second.config);
     FUZZ_CHECK(kTarget, reformatted == formatted, "formatted:\n" + formatted + "\nreformatted:\n" + reformatted);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config_parse.h"
+#include "tests/config_positions.h"
 
 namespace ringlb::config_test {
 
@@ -33,17 +34,6 @@ inline std::vector<std::string> error_texts(const ConfigParseResult& result) {
     std::vector<std::string> texts;
     for (const ConfigError& error : result.errors) texts.push_back(error.to_string());
     return texts;
-}
-
-// Line numbers and the file name say where a value came from, not what it is.
-inline Config without_positions(Config config) {
-    config.source_file.clear();
-    for (ListenerConfig& listener : config.listeners) {
-        listener.line = 0;
-        for (BackendConfig& backend : listener.backends) backend.line = 0;
-    }
-    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = 0;
-    return config;
 }
 
 // text parses; format_config of it parses to an equal Config and formats the same again.
