@@ -36,6 +36,8 @@ std::string backend_labels(const ListenerRuntime& l, const BackendRef& b) {
     return listener_label(l) + ",backend=\"" + escape_label_value(b.config.address.to_string()) + "\"";
 }
 
+std::string vrrp_label(const VrrpMetric& v) { return "vrrp_instance=\"" + escape_label_value(v.instance) + "\""; }
+
 }  // namespace
 
 std::string_view backend_status_name(const BackendState& state) {
@@ -171,31 +173,33 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
     w.sample("ringlb_access_log_dropped_lines_total", "", extras.access_log_dropped);
 
     if (!extras.vrrp.empty()) {
-        w.family("ringlb_vrrp_state", "gauge", "VRRP state: 0 init, 1 backup, 2 master, 3 fault.");
-        for (const VrrpMetric& v : extras.vrrp)
-            w.sample("ringlb_vrrp_state", "vrrp_instance=\"" + escape_label_value(v.instance) + "\"",
-                     uint64_t(v.state));
-        w.family("ringlb_vrrp_transitions_total", "counter", "VRRP state changes since start.");
-        for (const VrrpMetric& v : extras.vrrp)
-            w.sample("ringlb_vrrp_transitions_total",
-                     "vrrp_instance=\"" + escape_label_value(v.instance) + "\"", v.transitions);
-        w.family("ringlb_vrrp_adverts_sent_total", "counter", "VRRP advertisements sent.");
-        for (const VrrpMetric& v : extras.vrrp)
-            w.sample("ringlb_vrrp_adverts_sent_total", "vrrp_instance=\"" + escape_label_value(v.instance) + "\"",
-                     v.adverts_sent);
-        w.family("ringlb_vrrp_adverts_received_total", "counter",
-                 "VRRP advertisements received that passed every RFC 5798 section 7.1 check.");
-        for (const VrrpMetric& v : extras.vrrp)
-            w.sample("ringlb_vrrp_adverts_received_total",
-                     "vrrp_instance=\"" + escape_label_value(v.instance) + "\"", v.adverts_received);
+        struct VrrpSeries {
+            const char* name;
+            const char* type;
+            const char* help;
+            uint64_t (*value)(const VrrpMetric&);
+        };
+        const VrrpSeries series[] = {
+            {"ringlb_vrrp_state", "gauge", "VRRP state: 0 init, 1 backup, 2 master, 3 fault.",
+             [](const VrrpMetric& v) { return uint64_t(v.state); }},
+            {"ringlb_vrrp_transitions_total", "counter", "VRRP state changes since start.",
+             [](const VrrpMetric& v) { return v.transitions; }},
+            {"ringlb_vrrp_adverts_sent_total", "counter", "VRRP advertisements sent.",
+             [](const VrrpMetric& v) { return v.adverts_sent; }},
+            {"ringlb_vrrp_adverts_received_total", "counter",
+             "VRRP advertisements received that passed every RFC 5798 section 7.1 check.",
+             [](const VrrpMetric& v) { return v.adverts_received; }},
+        };
+        for (const VrrpSeries& one : series) {
+            w.family(one.name, one.type, one.help);
+            for (const VrrpMetric& v : extras.vrrp) w.sample(one.name, vrrp_label(v), one.value(v));
+        }
         w.family("ringlb_vrrp_adverts_dropped_total", "counter",
                  "VRRP packets dropped on receipt, by the RFC 5798 section 7.1 check they failed.");
         for (const VrrpMetric& v : extras.vrrp)
             for (const auto& [reason, count] : v.dropped)
                 w.sample("ringlb_vrrp_adverts_dropped_total",
-                         "vrrp_instance=\"" + escape_label_value(v.instance) + "\",reason=\"" +
-                             escape_label_value(reason) + "\"",
-                         count);
+                         vrrp_label(v) + ",reason=\"" + escape_label_value(reason) + "\"", count);
     }
     return std::move(w.out);
 }
