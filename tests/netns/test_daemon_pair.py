@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import vrrp_wire
 from netns_lan import build_lan, delete_lan, master_down_interval, run, skew_time, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -379,16 +379,9 @@ def test_ringlbctl_and_metrics_show_the_state_and_the_transitions(pair):
 def vrrp_advert(source, destination, ttl=255, spoil_checksum=False):
     """An RFC 5798 advert for vrid 61 from source, priority 254, one address (the VIP),
     checksum over the IPv4 pseudo-header (§5.2.8), optionally spoiled."""
-    ip = lambda text: bytes(int(x) for x in text.split("."))
-    body = bytearray(struct.pack("!BBBBH", 0x31, 61, 254, 1, int(ADVERT * 100))) + b"\0\0" + ip(VIP)
-    pseudo = ip(source) + ip(destination) + struct.pack("!BBH", 0, 112, len(body))
-    data = pseudo + bytes(body)
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    struct.pack_into("!H", body, 6, (~total & 0xffff) ^ (0x0101 if spoil_checksum else 0))
-    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0xc0, 0, 0, 0, ttl, 112, 0, ip(source), ip(destination))
-    return header + bytes(body)
+    payload = vrrp_wire.vrrp_payload(source, destination, 61, (VIP,), int(ADVERT * 100), priority=254,
+                                     checksum_xor=0x0101 if spoil_checksum else 0)
+    return vrrp_wire.ip_packet(source, destination, payload, ttl)
 
 
 def test_dropped_adverts_are_counted_by_reason_in_ringlbctl_and_metrics(pair):

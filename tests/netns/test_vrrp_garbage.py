@@ -23,6 +23,8 @@ import time
 
 import pytest
 
+import vrrp_wire
+
 from test_vrrp import (ADDR, ADVERT, PRIO_A, PRIO_B, PY, VIP, Lab, Proc, fresh, lab,  # noqa: F401 — fixtures
                        master_down, stamp, start_pair, wait_for)
 
@@ -78,50 +80,22 @@ for line in sys.stdin:
 # ------------------------------------------------------------------ packets
 
 
-def ipv4(text):
-    return bytes(int(x) for x in text.split("."))
-
-
-def checksum(data):
-    """RFC 1071 one's-complement sum, as vrrp_checksum: odd last byte padded."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xffff) + (total >> 16)
-    return ~total & 0xffff
-
-
-def vrrp_payload(destination, vrid=VRID, priority=250, version=3, kind=1, addresses=(VIP,), count=None,
-                 interval_cs=int(ADVERT * 100), extra=b"", checksum_xor=0, pseudo_header=True):
-    """A VRRP advert (RFC 5798 §5.1) from SOURCE, checksum over the IPv4 pseudo-header
-    (§5.2.8), optionally spoiled: checksum_xor flips checksum bits; pseudo_header=False
-    sums the VRRP bytes alone, as VRRPv2 did; count overrides the count field; extra is
-    appended after the addresses (and covered by the checksum)."""
-    body = bytearray(struct.pack("!BBBBH", (version << 4) | kind, vrid, priority,
-                                 len(addresses) if count is None else count, interval_cs & 0x0fff))
-    body += b"\0\0"  # checksum
-    for address in addresses:
-        body += ipv4(address)
-    body += extra
-    pseudo = ipv4(SOURCE) + ipv4(destination) + struct.pack("!BBH", 0, 112, len(body)) if pseudo_header else b""
-    struct.pack_into("!H", body, 6, checksum(pseudo + bytes(body)) ^ checksum_xor)
-    return bytes(body)
+def vrrp_payload(destination, vrid=VRID, addresses=(VIP,), **spoil):
+    """vrrp_wire.vrrp_payload from SOURCE for this module's instance."""
+    return vrrp_wire.vrrp_payload(SOURCE, destination, vrid, addresses, int(ADVERT * 100), **spoil)
 
 
 def vrrpv2_payload(destination, priority=250):
     """A VRRPv2 advert (RFC 3768 §5) with simple-text authentication, as an old
     keepalived with `authentication { auth_type PASS }` sends it."""
     body = bytearray(struct.pack("!BBBBBBH", 0x21, VRID, priority, 1, 1, 1, 0))
-    body += ipv4(VIP) + b"secret\0\0"
-    struct.pack_into("!H", body, 6, checksum(bytes(body)))  # v2: no pseudo-header
+    body += vrrp_wire.ipv4(VIP) + b"secret\0\0"
+    struct.pack_into("!H", body, 6, vrrp_wire.checksum(bytes(body)))  # v2: no pseudo-header
     return bytes(body)
 
 
 def ip_packet(destination, payload, ttl=255):
-    """IPv4 header from SOURCE (total length, ID and checksum left to the kernel) + payload."""
-    return struct.pack("!BBHHHBBH4s4s", 0x45, 0xc0, 0, 0, 0, ttl, 112, 0, ipv4(SOURCE),
-                       ipv4(destination)) + payload
+    return vrrp_wire.ip_packet(SOURCE, destination, payload, ttl)
 
 
 def expected_verdict(payload):
