@@ -35,6 +35,12 @@ LogRateLimit refused_log;
 LogRateLimit full_log;
 LogRateLimit slow_request_log;
 
+// A last word to a client about to be closed: nonblocking, and lost if it does not fit.
+void send_last_words(int fd, const std::string& text) {
+    ssize_t ignored = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)ignored;
+}
+
 [[noreturn]] void fail(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
@@ -247,18 +253,15 @@ void ControlServer::accept_clients(int listen_fd, bool http) {
             }
             return;
         }
-        // Best effort, nonblocking: a refused client gets one line and is closed.
-        auto refuse = [&](const std::string& text) {
-            ssize_t ignored = ::send(fd.get(), text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-            (void)ignored;
-        };
+        // A refused client gets one line (send_last_words) and is closed.
         if (clients_.size() >= options_.max_clients) {
             uint64_t suppressed = 0;
             if (full_log.allow(monotonic_ms(), &suppressed))
                 spdlog::warn("control thread: {} clients already; refusing more ({} more since last line)",
                              clients_.size(), suppressed);
-            refuse(http ? format_http_response(503, "Service Unavailable", "text/plain", "too many clients\n", false)
-                        : format_error("too many clients"));
+            send_last_words(fd.get(), http ? format_http_response(503, "Service Unavailable", "text/plain",
+                                                                  "too many clients\n", false)
+                                           : format_error("too many clients"));
             continue;
         }
         if (!http) {
@@ -268,7 +271,8 @@ void ControlServer::accept_clients(int listen_fd, bool http) {
                 if (refused_log.allow(monotonic_ms(), &suppressed))
                     spdlog::warn("control socket: refused {}: not root and not in group {} ({} more since last line)",
                                  who, options_.group, suppressed);
-                refuse(format_error("permission denied: " + who + " is not root and not in group " + options_.group));
+                send_last_words(fd.get(), format_error("permission denied: " + who + " is not root and not in group " +
+                                                       options_.group));
                 continue;
             }
         }
@@ -450,8 +454,7 @@ void ControlServer::close_for_request_timeout(Client& client) {
     std::string why = "request not complete within " + std::to_string(options_.request_timeout_ms / 1000) + " s";
     std::string text = client.http ? format_http_response(408, "Request Timeout", "text/plain", why + "\n", false)
                                    : format_error(why + "; closing");
-    ssize_t ignored = ::send(client.fd.get(), text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)ignored;
+    send_last_words(client.fd.get(), text);
     close_client(client.fd.get());
 }
 
