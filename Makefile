@@ -1,6 +1,7 @@
 # ringlb — the only entry point: build, test, demo, bench, clean.
-# Sources are picked up by directory, so adding a file to core/, vrrp/, cli/,
-# tests/unit/ or perf/ needs no edit here.
+# Sources are picked up by directory, so adding a file to a layer folder of core/
+# (core/base, core/config, ...), to vrrp/, cli/, tests/unit/ (and its folders) or perf/
+# needs no edit here. docs/architecture.md has the layer picture.
 
 CXX      ?= g++
 OPT      ?= -O2 -g
@@ -13,13 +14,13 @@ LDLIBS   := -luring -lboost_program_options -lspdlog -lfmt -lnl-route-3 -lnl-3 -
 BUILD    := build
 OBJ      := $(BUILD)/obj
 
-CORE_SRCS := $(filter-out core/main.cc,$(wildcard core/*.cc))
+CORE_SRCS := $(filter-out core/daemon/main.cc,$(wildcard core/*/*.cc))
 VRRP_SRCS := $(wildcard vrrp/*.cc)
 LIB_SRCS  := $(CORE_SRCS) $(VRRP_SRCS)
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(OBJ)/%.o)
 CLI_SRCS  := $(wildcard cli/*.cc)
 CLI_OBJS  := $(CLI_SRCS:%.cc=$(OBJ)/%.o)
-UNIT_SRCS := $(wildcard tests/unit/*.cc)
+UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(OBJ)/%.o)
 PERF_SRCS := $(wildcard perf/*.cc)
 PERF_BINS := $(PERF_SRCS:perf/%.cc=$(BUILD)/perf/%)
@@ -39,7 +40,7 @@ $(BUILD)/libringlb.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/ringlbd: $(OBJ)/core/main.o $(BUILD)/libringlb.a
+$(BUILD)/ringlbd: $(OBJ)/core/daemon/main.o $(BUILD)/libringlb.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/ringlbctl: $(CLI_OBJS) $(BUILD)/libringlb.a

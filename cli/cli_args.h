@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/control_proto.h"
+#include "core/control/control_proto.h"
 
 namespace ringlb {
 

@@ -16,8 +16,8 @@
 
 #include "cli/cli_args.h"
 #include "cli/table.h"
-#include "core/unique_fd.h"
-#include "core/version.h"
+#include "core/base/unique_fd.h"
+#include "core/base/version.h"
 
 using namespace ringlb;
 

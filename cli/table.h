@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/control_proto.h"
+#include "core/control/control_proto.h"
 
 namespace ringlb {
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make deb`: builds build/ringlb_<version>_<arch>.deb with dpkg-buildpackage in a
 # temporary copy of the tree, so that debian/ and its build artefacts never land in
-# the repository. The version is RINGLB_VERSION from core/version.h; debian/changelog
+# the repository. The version is RINGLB_VERSION from core/base/version.h; debian/changelog
 # is generated from it. Source package, .changes and .buildinfo go to build/deb/
 # (lintian reads them); the debug symbols package too.
 set -euo pipefail
@@ -10,9 +10,9 @@ repo=$(pwd)
 
 die() { echo "build-deb: $*" >&2; exit 1; }
 
-version=$(sed -n 's/^#define RINGLB_VERSION "\(.*\)"$/\1/p' core/version.h)
+version=$(sed -n 's/^#define RINGLB_VERSION "\(.*\)"$/\1/p' core/base/version.h)
 [[ "$version" =~ ^[0-9][0-9A-Za-z.+~]*$ ]] ||
-  die "core/version.h: RINGLB_VERSION '$version' is not a Debian native version"
+  die "core/base/version.h: RINGLB_VERSION '$version' is not a Debian native version"
 
 tests/install-deps.sh build deb
 
@@ -33,11 +33,11 @@ cp packaging/ringlb.service "$src/debian/ringlb.service"
 # debian/changelog from the one version. The date is the last commit's, so the
 # same tree builds the same package.
 when=$(git -C "$repo" log -1 --format=%cD 2>/dev/null || true)
-[[ -n "$when" ]] || when=$(date -R -r core/version.h)
+[[ -n "$when" ]] || when=$(date -R -r core/base/version.h)
 cat > "$src/debian/changelog" <<CHANGELOG
 ringlb ($version) unstable; urgency=medium
 
-  * ringlb $version, packaged from core/version.h.
+  * ringlb $version, packaged from core/base/version.h.
 
  -- ringlb developers <ringlb@example.org>  $when
 CHANGELOG

@@ -3,7 +3,7 @@
 // No gtest here: the config fuzz target (tests/fuzz) uses it as well as the unit tests.
 #pragma once
 
-#include "core/config_parse.h"
+#include "core/config/config_parse.h"
 
 namespace ringlb::config_test {
 

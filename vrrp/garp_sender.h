@@ -2,7 +2,7 @@
 // socket. Send-only: the socket is opened with protocol 0, so it receives nothing.
 #pragma once
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "vrrp/garp.h"
 
 namespace ringlb {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "vrrp/link_state.h"
 
 struct nl_sock;

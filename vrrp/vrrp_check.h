@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "core/config.h"
-#include "core/config_parse.h"
+#include "core/config/config.h"
+#include "core/config/config_parse.h"
 
 namespace ringlb {
 

@@ -17,8 +17,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/log.h"
-#include "core/unique_fd.h"
+#include "core/base/log.h"
+#include "core/base/unique_fd.h"
 #include "vrrp/garp_sender.h"
 #include "vrrp/link_state.h"
 #include "vrrp/notify_script.h"

@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "vrrp/vrrp_types.h"
 
 namespace ringlb {

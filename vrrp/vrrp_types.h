@@ -1,5 +1,6 @@
-// Value types shared by the VRRP codec, state machine and adapters: time, states,
-// IPv4 addresses, one instance's configuration and a decoded advertisement.
+// Value types shared by the VRRP codec, state machine and adapters: time, states
+// and a decoded advertisement. An instance's configuration and the IPv4 address
+// type are part of the config model (core/config/vrrp_config.h).
 // No I/O; time is always passed in, never read here.
 #pragma once
 
@@ -8,31 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "core/config/vrrp_config.h"
+
 namespace ringlb {
 
 // The VRRP thread reads steady_clock and hands the value in; pure code only compares.
 using TimePoint = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
-
-// IPv4 addresses are host-order uint32_t in the VRRP code: 10.99.7.1 == 0x0a630701.
-using Ipv4 = uint32_t;
-
-constexpr Ipv4 make_ipv4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-    return (Ipv4(a) << 24) | (Ipv4(b) << 16) | (Ipv4(c) << 8) | Ipv4(d);
-}
-
-// "10.99.7.1". For logs and transition reasons.
-inline std::string format_ipv4(Ipv4 address) {
-    return std::to_string(address >> 24) + '.' + std::to_string((address >> 16) & 0xff) + '.' +
-           std::to_string((address >> 8) & 0xff) + '.' + std::to_string(address & 0xff);
-}
-
-// A virtual address as configured: "192.0.2.100/24".
-struct Ipv4Prefix {
-    Ipv4 address = 0;
-    uint8_t prefix_len = 32;
-    friend bool operator==(const Ipv4Prefix&, const Ipv4Prefix&) = default;
-};
 
 // Numbered as the metric ringlb_vrrp_state exports them (DESIGN §8).
 enum class VrrpState { kInit = 0, kBackup = 1, kMaster = 2, kFault = 3 };
@@ -50,44 +33,6 @@ inline const char* to_string(VrrpState state) {
 
 inline constexpr uint8_t kVrrpPriorityOwner = 255;  // RFC 5798 §5.2.4: owns the VIPs
 inline constexpr uint8_t kVrrpPriorityStop = 0;     // RFC 5798 §5.2.4: master is leaving
-
-struct VrrpInstanceConfig {
-    std::string name;                    // [vrrp.NAME]
-    std::string interface;               // where adverts, VIPs and GARPs go
-    uint8_t vrid = 1;                    // 1..255, same on both hosts
-    uint8_t priority = 100;              // 1..255; 255 = address owner (always preempts)
-    // Advertisement_Interval. The wire carries centiseconds (12 bits), so 10 ms ..
-    // 40950 ms in steps of 10 ms; the config validator enforces that.
-    std::chrono::milliseconds advert_interval{1000};
-    std::vector<Ipv4Prefix> vips;        // carried in adverts in this order
-    bool preempt = true;                 // RFC 5798 Preempt_Mode
-    // With preempt: how long a higher-priority backup keeps honouring a lower-priority
-    // master's adverts after it first sees one, before it starts preempting (keepalived's
-    // preempt_delay). 0 = preempt at once.
-    std::chrono::milliseconds preempt_delay{0};
-    std::vector<Ipv4> unicast_peers;     // empty = multicast to 224.0.0.18
-    std::string track_listener;          // empty = track nothing
-    // Subtracted from priority while the tracked listener has no healthy backend; the
-    // runner computes the effective priority and calls on_priority_change.
-    int track_weight = 0;
-    // Gratuitous ARP on becoming master: one round at once, then garp_repeat more
-    // rounds garp_interval apart (a single GARP is easily lost on a busy LAN).
-    int garp_repeat = 3;
-    std::chrono::milliseconds garp_interval{1000};
-    // While MASTER, one more round every garp_refresh (0 = never). After a split brain
-    // the lower master may yield to our advert without ever being heard, leaving the
-    // LAN's ARP caches on its MAC; the refresh bounds how long that lasts.
-    std::chrono::milliseconds garp_refresh{60000};
-    std::string notify;                  // script run on state change; empty = none
-    // This host's primary address on `interface`: the source of its adverts and the
-    // tie-breaker between equal priorities (RFC 5798 §6.4.3).
-    Ipv4 primary_address = 0;
-    // Line of the [vrrp.NAME] header, for messages about this instance; 0 when the
-    // instance was not read from a file.
-    int line = 0;
-
-    friend bool operator==(const VrrpInstanceConfig&, const VrrpInstanceConfig&) = default;
-};
 
 // One received advertisement, as decoded from the wire (vrrp_packet.h).
 struct Advert {

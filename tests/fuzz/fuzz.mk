@@ -13,8 +13,8 @@ FUZZ_BUILD   := build-fuzz
 
 # The parsers under test and what they call, rebuilt with clang so that coverage and
 # the sanitizers reach into them (build/libringlb.a is g++ without either).
-FUZZ_LIB_SRCS := core/config_parse.cc core/control_proto.cc core/proxy_header.cc \
-                 core/inet_addr.cc core/duration.cc vrrp/vrrp_packet.cc
+FUZZ_LIB_SRCS := core/config/config_parse.cc core/control/control_proto.cc core/forward/proxy_header.cc \
+                 core/base/inet_addr.cc core/base/duration.cc vrrp/vrrp_packet.cc
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cc=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config_parse.h"
+#include "core/config/config_parse.h"
 #include "tests/config_positions.h"
 #include "tests/fuzz/targets.h"
 

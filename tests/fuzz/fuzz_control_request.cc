@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/control_proto.h"
+#include "core/control/control_proto.h"
 #include "tests/fuzz/targets.h"
 
 namespace ringlb::fuzz {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/proxy_header.h"
+#include "core/forward/proxy_header.h"
 #include "tests/fuzz/targets.h"
 
 namespace ringlb::fuzz {

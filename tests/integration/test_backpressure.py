@@ -27,10 +27,10 @@ OFFER = 256 * MIB           # what each sender would send if nothing stopped it
 STALL_S = 1.5               # no progress for this long: the sender is blocked
 SEND_LIMIT_S = 20.0         # the sending phase ends by then whatever happens
 RSS_BOUND = 64 * MIB        # ringlbd's resident memory may grow by less than this
-PIPE_SIZE = 256 * KIB       # core/worker.h WorkerOptions::pipe_size
-BUFFER_SIZE = 16 * KIB       # core/worker.h WorkerOptions::buffer_size
-RING_BYTES = 256 * BUFFER_SIZE  # core/worker.h: buffer_count × buffer_size, per worker
-COPY_PAUSE = 64 * KIB       # core/worker_forward.cc kPauseBytes: a copy-mode direction stops receiving
+PIPE_SIZE = 256 * KIB       # core/forward/worker.h WorkerOptions::pipe_size
+BUFFER_SIZE = 16 * KIB       # core/forward/worker.h WorkerOptions::buffer_size
+RING_BYTES = 256 * BUFFER_SIZE  # core/forward/worker.h: buffer_count × buffer_size, per worker
+COPY_PAUSE = 64 * KIB       # core/forward/worker_forward.cc kPauseBytes: a copy-mode direction stops receiving
 WORKERS = 2
 
 MODES = ["never", "always"]

@@ -23,7 +23,7 @@ OVERSIZED = 10
 SLOW_LORIS = 20
 GARBAGE = 10
 HIT_AND_RUN = 200
-MAX_CLIENTS = 256            # core/control_server.h ControlServerOptions::max_clients
+MAX_CLIENTS = 256            # core/control/control_server.h ControlServerOptions::max_clients
 
 # (request line, whether the daemon must accept it)
 REQUESTS = [
@@ -301,7 +301,7 @@ def test_more_control_clients_than_the_limit_are_refused_with_a_message_and_let_
     assert status.returncode == 0, status.stderr
 
 
-REQUEST_TIMEOUT = 10.0       # core/control_server.h ControlServerOptions::request_timeout_ms
+REQUEST_TIMEOUT = 10.0       # core/control/control_server.h ControlServerOptions::request_timeout_ms
 
 
 def trickle(sock: socket.socket, head: bytes, gap: float, limit: float) -> tuple[float, bytes]:

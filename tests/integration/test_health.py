@@ -296,7 +296,7 @@ def test_a_check_port_that_accepts_but_never_answers_times_out(backends, ringlbd
 # ------------------------------------------------------------------ passive
 
 def test_passive_failures_without_checks_take_a_refusing_backend_out_for_fail_timeout(backends, ringlbd):
-    """Needs the worker to call report_connect_result (core/passive_health.h)."""
+    """Needs the worker to call report_connect_result (core/health/passive_health.h)."""
     a = backends(harness.name_handler, "A", listen=False)  # refuses
     b = backends(harness.name_handler, "B")
     port = harness.free_port()
@@ -321,7 +321,7 @@ def test_passive_failures_without_checks_take_a_refusing_backend_out_for_fail_ti
 # ------------------------------------------------------------------ agent
 
 def test_an_agent_saying_50_percent_halves_the_share_and_drain_stops_new_connections(backends, ringlbd):
-    """The 50% share needs the worker to use effective_weight() (core/backend.h)."""
+    """The 50% share needs the worker to use effective_weight() (core/runtime/backend.h)."""
     a = backends(harness.name_handler, "A", host="127.0.0.2")
     b = backends(harness.name_handler, "B", host="127.0.0.3")
     agent_a, agent_b = backends.pair(agent_handler, ("agent-A", "agent-B"))
@@ -361,7 +361,7 @@ def test_an_agent_saying_50_percent_halves_the_share_and_drain_stops_new_connect
 # ------------------------------------------------------------------ slow start
 
 def test_slow_start_ramps_a_returning_backends_share(backends, ringlbd):
-    """Needs the worker to use effective_weight() (core/backend.h)."""
+    """Needs the worker to use effective_weight() (core/runtime/backend.h)."""
     a = backends(harness.name_handler, "A")
     b = backends(harness.name_handler, "B")
     port = harness.free_port()

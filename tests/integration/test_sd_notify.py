@@ -15,7 +15,7 @@ import harness
 
 pytestmark = pytest.mark.skipif(
     not harness.RINGLBD.exists() or b"NOTIFY_SOCKET" not in harness.RINGLBD.read_bytes(),
-    reason="ringlbd does not call sd_notify yet (core/sd_notify.h not wired into the daemon)")
+    reason="ringlbd does not call sd_notify yet (core/daemon/sd_notify.h not wired into the daemon)")
 
 
 class NotifySocket:

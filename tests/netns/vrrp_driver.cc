@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "core/config_parse.h"
-#include "core/log.h"
+#include "core/base/log.h"
+#include "core/config/config_parse.h"
 #include "vrrp/vrrp_check.h"
 #include "vrrp/vrrp_runner.h"
 

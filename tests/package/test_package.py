@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-VERSION = re.search(r'#define RINGLB_VERSION "([^"]+)"', (ROOT / "core/version.h").read_text()).group(1)
+VERSION = re.search(r'#define RINGLB_VERSION "([^"]+)"', (ROOT / "core/base/version.h").read_text()).group(1)
 ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
 DEB = ROOT / "build" / f"ringlb_{VERSION}_{ARCH}.deb"
 CHANGES = ROOT / "build" / "deb" / f"ringlb_{VERSION}_{ARCH}.changes"
@@ -196,12 +196,12 @@ def test_man_pages_render_without_warnings_and_cover_every_option_command_and_ke
     doc = (ROOT / "docs/configuration.md").read_text()
     keys = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.M)) - {"up", "down", "ready", "drain", "maint"}
     # And every key the parser accepts ({"key", repeatable, ...} rules), documented or not.
-    parser = (ROOT / "core/config_parse.cc").read_text()
+    parser = (ROOT / "core/config/config_parse.cc").read_text()
     keys |= set(re.findall(r'\{"([a-z_]+)", (?:true|false),', parser)) - {"global", "listener", "vrrp"}
     assert len(keys) > 30, keys
     # Each key opens a tagged paragraph: ".BI check_port ..." or ".BR splice ...".
     missing = sorted(k for k in keys if not re.search(rf"^\.B[IR]? {re.escape(k)}\b", conf5, re.M))
-    assert not missing, f"ringlb.conf(5) lacks these keys (docs/configuration.md, core/config_parse.cc): {missing}"
+    assert not missing, f"ringlb.conf(5) lacks these keys (docs/configuration.md, core/config/config_parse.cc): {missing}"
 
     ringlbd8 = (man / "ringlbd.8").read_text().replace("\\-", "-")
     helptext = run(str(ROOT / "build/ringlbd"), "--help").stdout if (ROOT / "build/ringlbd").exists() else ""
@@ -435,7 +435,7 @@ def test_daemon_runs_as_ringlb_with_exactly_the_three_capabilities(daemon):
 
 def test_sd_notify_ready_and_watchdog(daemon):
     if not notify_wired():
-        pytest.skip("ringlbd does not call sd_notify yet (core/sd_notify.h not wired into the daemon)")
+        pytest.skip("ringlbd does not call sd_notify yet (core/daemon/sd_notify.h not wired into the daemon)")
     messages = daemon.receive(3.5)
     assert any(m.split("\n")[0] == "READY=1" for m in messages), messages
     # WATCHDOG_USEC=2s: a ping every second while the workers make progress.

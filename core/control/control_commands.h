@@ -1,0 +1,41 @@
+// What each control request does (DESIGN §7): reads answer from the running
+// config and snapshot; changes edit a copy of the config, which the daemon
+// validates, applies and persists (ConfigStore::update). No sockets here:
+// control_server feeds request lines in and writes the response lines out.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config/config.h"
+#include "core/config/config_store.h"
+#include "core/control/control_proto.h"
+#include "core/runtime/runtime.h"
+
+namespace ringlb {
+
+// The daemon as the commands see it. Every member is called on the control
+// thread; each must be thread-safe with respect to the daemon's other threads.
+struct ControlContext {
+    std::function<std::shared_ptr<const Config>()> config;              // the running config
+    std::function<std::shared_ptr<const RuntimeSnapshot>()> snapshot;   // null while stopping
+    std::function<nlohmann::json()> status;                            // the body of "status"
+    // Edits, validates, applies and persists: "" or why the change was refused.
+    std::function<std::string(const ConfigStore::Change&)> update;
+    std::function<std::string()> reload;                               // "" or every error
+    // The VRRP instances' state; unset while the VRRP runner does not report here.
+    std::function<nlohmann::json()> vrrp_status;
+};
+
+// One request line in, one response line ('\n' included) out. Never throws.
+std::string handle_control_line(std::string_view line, const ControlContext& context);
+
+// The response line for a parsed request.
+std::string execute_request(const Request& request, const ControlContext& context);
+
+}  // namespace ringlb

@@ -1,0 +1,82 @@
+// The control thread's I/O (DESIGN §2, §7): the Unix control socket and the
+// metrics HTTP endpoint on one epoll loop. Many clients at once, nonblocking,
+// each with its own buffers; requests run one at a time on this thread.
+// What a request does is control_commands; the metrics text is metrics_http.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "core/base/inet_addr.h"
+#include "core/base/unique_fd.h"
+#include "core/control/control_commands.h"
+
+namespace ringlb {
+
+struct ControlServerOptions {
+    std::string socket_path;                 // global.control_socket
+    std::optional<InetAddr> metrics;         // global.metrics; unset = no endpoint
+    std::string group = "ringlb";            // owns the socket; its members may use it
+    int64_t idle_timeout_ms = 10000;         // a client silent this long is closed
+    // A request (control line, HTTP head) must be whole this long after its first byte,
+    // however often bytes trickle in: a slow-loris client cannot hold a slot.
+    int64_t request_timeout_ms = 10000;
+    size_t max_clients = 256;                // control and HTTP clients together
+    size_t max_pending_output = 4 << 20;     // per client: stop reading above this
+};
+
+class ControlServer {
+public:
+    // metrics_body: the /metrics page, built on the control thread per scrape.
+    ControlServer(ControlServerOptions options, ControlContext context, std::function<std::string()> metrics_body);
+    ~ControlServer();
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    // Creates the socket (parent directory, stale file, mode 0660, group) and
+    // binds the metrics address. Throws std::runtime_error naming what failed.
+    void open();
+    // Runs the loop on a new thread ("ringlb-ctl").
+    void start();
+    // Stops and joins the thread, closes every client, removes the socket file.
+    void stop();
+
+private:
+    struct Client;
+
+    void run();
+    void accept_clients(int listen_fd, bool http);
+    bool peer_allowed(int fd, std::string* who) const;
+    void on_client_event(Client& client, uint32_t events);
+    void read_client(Client& client);
+    void process_control_input(Client& client);
+    void process_http_input(Client& client);
+    void write_client(Client& client);
+    void update_interest(Client& client);
+    void close_client(int fd);
+    int64_t expire_idle(int64_t now_ms);
+    void close_for_request_timeout(Client& client);
+
+    ControlServerOptions options_;
+    ControlContext context_;
+    std::function<std::string()> metrics_body_;
+
+    UniqueFd epoll_;
+    UniqueFd unix_listener_;
+    UniqueFd http_listener_;
+    UniqueFd wake_;
+    ino_t socket_inode_ = 0;          // the socket file we created, to remove only ours
+    gid_t group_gid_ = gid_t(-1);     // -1: no such group
+    std::unordered_map<int, std::unique_ptr<Client>> clients_;
+    std::atomic<bool> stopping_{false};
+    std::thread thread_;
+};
+
+}  // namespace ringlb

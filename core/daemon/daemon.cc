@@ -1,0 +1,391 @@
+#include "core/daemon/daemon.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+
+#include "core/base/log.h"
+#include "core/base/version.h"
+#include "core/config/config_parse.h"
+#include "core/control/control_server.h"
+#include "core/control/metrics_http.h"
+#include "core/forward/listener_socket.h"
+#include "core/forward/source_limiter.h"
+#include "core/sched/sched_source_hash.h"
+
+namespace ringlb {
+
+namespace {
+
+// Source-hash listeners: the Maglev tables follow which backends are healthy now.
+bool refresh_listener_maglev(const ListenerRuntime& listener) {
+    if (!listener.maglev) return false;
+    std::vector<bool> available(listener.backends.size());
+    for (size_t i = 0; i < listener.backends.size(); ++i)
+        available[i] = listener.backends[i].state->healthy.load(std::memory_order_relaxed);
+    return refresh_maglev(*listener.maglev, listener.config, available);
+}
+
+constexpr long kPeriodicMs = 200;
+constexpr int64_t kProgressLookMs = 2000;  // a worker ticks every 100 ms even when idle
+}  // namespace
+
+int resolve_worker_count(int configured) {
+    if (configured > 0) return configured;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return 1;
+}
+
+Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config)
+    : config_path_(store->path()), config_(std::move(config)), store_(std::move(store)) {
+    worker_count_ = resolve_worker_count(config_->global.workers);
+    access_log_ = std::make_unique<AccessLog>(worker_count_);
+}
+
+Daemon::~Daemon() = default;
+
+void Daemon::block_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<const Config> config,
+                                                              const RuntimeSnapshot* previous, bool strict,
+                                                              std::string* failure) {
+    auto snapshot = std::make_shared<RuntimeSnapshot>();
+    snapshot->config = config;
+    snapshot->version = next_version_++;
+    for (const ListenerConfig& lc : config->listeners) {
+        const ListenerEntry* old_by_name = previous ? previous->find(lc.name) : nullptr;
+        std::shared_ptr<ListenerSockets> sockets;
+        if (previous) {
+            for (const ListenerEntry& old : previous->listeners)
+                if (old.sockets->bind == lc.bind) sockets = old.sockets;  // same address: keep its sockets
+        }
+        if (!sockets) {
+            std::string error;
+            sockets = open_listener_sockets(lc.bind, worker_count_, &error);
+            if (!sockets) {
+                if (strict) {
+                    *failure = "listener " + lc.name + ": " + error;
+                    return nullptr;
+                }
+                spdlog::error("listener {}: {}: not serving this listener", lc.name, error);
+                continue;
+            }
+            spdlog::info("listener {} bound on {} ({} sockets, SO_REUSEPORT)", lc.name, lc.bind.to_string(),
+                         worker_count_);
+        }
+        auto runtime = std::make_shared<ListenerRuntime>();
+        runtime->config = lc;
+        runtime->stats = old_by_name ? old_by_name->runtime->stats : std::make_shared<ListenerStats>(worker_count_);
+        for (const BackendConfig& bc : lc.backends) {
+            std::shared_ptr<BackendState> state;
+            if (old_by_name)
+                for (const BackendRef& old : old_by_name->runtime->backends)
+                    if (old.config.address == bc.address) state = old.state;
+            if (!state) state = std::make_shared<BackendState>(bc.address);
+            runtime->backends.push_back({bc, state});
+        }
+        if (lc.scheduler == SchedulerKind::kSourceHash)
+            runtime->maglev = std::make_shared<MaglevSlot>(build_listener_maglev(lc));
+        if (lc.max_conn_per_source != 0 || lc.rate_per_source != 0) {
+            // Kept by name, like stats, so a reload keeps each client's open
+            // connections and bucket; the limits themselves come from this config.
+            runtime->source_limiter = old_by_name ? old_by_name->runtime->source_limiter : nullptr;
+            if (!runtime->source_limiter) {
+                std::random_device random;
+                uint64_t seed = (uint64_t(random()) << 32) ^ random();
+                runtime->source_limiter = std::make_shared<SourceLimiter>(SourceLimiter::kDefaultMaxSources, seed);
+            }
+        }
+        snapshot->listeners.push_back({runtime, sockets});
+    }
+    return snapshot;
+}
+
+std::string Daemon::reload() {
+    notifier_.reloading();
+    // A refused file leaves the running configuration: ready again either way.
+    struct ReadyAgain {
+        const SystemdNotifier& notifier;
+        ~ReadyAgain() { notifier.ready(); }
+    } ready_again{notifier_};
+    // Through the store, so that its copy of the file stays the one running.
+    std::string error = store_->reload([this](std::shared_ptr<const Config> next) { return apply_config(next); });
+    if (error.empty()) {
+        spdlog::info("reloaded {}: {} listener(s)", config_path_, config()->listeners.size());
+        return "";
+    }
+    size_t start = 0;
+    while (start < error.size()) {
+        size_t end = error.find('\n', start);
+        if (end == std::string::npos) end = error.size();
+        spdlog::error("reload refused: {}", error.substr(start, end - start));
+        start = end + 1;
+    }
+    spdlog::error("reload refused; the running configuration stays");
+    return error;
+}
+
+std::string Daemon::apply_config(std::shared_ptr<const Config> next) {
+    std::lock_guard lock(mutex_);
+    auto previous = snapshots_.load();
+    if (!previous) return "ringlbd is stopping";
+    std::string error;
+    auto snapshot = build_snapshot(next, previous.get(), true, &error);
+    if (!snapshot) return error;
+    try {
+        set_log_level(next->global.log_level);
+    } catch (const std::exception&) {
+        // The parser only accepts known levels; nothing to do.
+    }
+    shutdown_listeners(*previous, snapshot.get());
+    publish_admin_states(*snapshot);  // drain/maint hold before any worker sees the snapshot
+    snapshots_.store(snapshot);
+    if (next->global.control_socket != config_->global.control_socket || next->global.metrics != config_->global.metrics)
+        spdlog::warn("control_socket and metrics changes take effect when ringlbd restarts");
+    config_ = next;
+    for (auto& worker : workers_) worker->request_reload();
+    if (std::string log_error = access_log_->configure(next->global.access_log); !log_error.empty())
+        spdlog::error("{}; access log off", log_error);
+    return "";
+}
+
+void Daemon::shutdown_listeners(const RuntimeSnapshot& old, const RuntimeSnapshot* next) {
+    for (const ListenerEntry& entry : old.listeners) {
+        bool kept = false;
+        if (next)
+            for (const ListenerEntry& n : next->listeners) kept = kept || n.sockets == entry.sockets;
+        if (kept) continue;
+        // shutdown() works although io_uring still holds the sockets: accepts fail
+        // with EINVAL and the kernel answers new SYNs with RST.
+        for (const UniqueFd& fd : entry.sockets->per_worker) ::shutdown(fd.get(), SHUT_RDWR);
+    }
+}
+
+std::shared_ptr<const Config> Daemon::config() const {
+    std::lock_guard lock(mutex_);
+    return config_;
+}
+
+DaemonStatus Daemon::status() const {
+    auto snapshot = snapshots_.load();
+    return DaemonStatus{RINGLB_VERSION, monotonic_ms() - started_ms_, worker_count_, config_path_,
+                        snapshot ? snapshot->listeners.size() : 0};
+}
+
+ControlContext Daemon::control_context() {
+    ControlContext context;
+    context.config = [this] { return config(); };
+    context.snapshot = [this] { return snapshot(); };
+    context.status = [this] {
+        DaemonStatus s = status();
+        auto snap = snapshot();
+        auto running = config();
+        return nlohmann::json{
+            {"version", s.version},
+            {"pid", int64_t(::getpid())},
+            {"uptime_ms", s.uptime_ms},
+            {"workers", s.workers},
+            {"config", s.config_path},
+            {"listeners", running ? running->listeners.size() : 0},
+            {"listeners_bound", s.listeners},
+            {"vrrp", vrrp_status_json()},
+            {"access_log", {{"path", access_log_->path()},
+                            {"lines", access_log_->lines_written()},
+                            {"dropped", access_log_->lines_dropped()}}},
+        };
+    };
+    context.update = [this](const ConfigStore::Change& change) {
+        return store_->update(change, [this](std::shared_ptr<const Config> next) { return apply_config(next); });
+    };
+    context.reload = [this] { return reload(); };
+    context.vrrp_status = [this] { return vrrp_status_json(); };
+    return context;
+}
+
+void Daemon::periodic(int64_t now_ms) {
+    auto snapshot = snapshots_.load();
+    if (snapshot) {
+        for (const ListenerEntry& entry : snapshot->listeners)
+            if (refresh_listener_maglev(*entry.runtime))
+                spdlog::info("listener {}: Maglev tables rebuilt for the backends now up",
+                             entry.runtime->config.name);
+    }
+    if (now_ms >= next_progress_look_ms_) {
+        next_progress_look_ms_ = now_ms + kProgressLookMs;
+        std::vector<uint64_t> heartbeats;
+        for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
+        bool stuck = !progress_->stalled(heartbeats).empty();
+        if (stuck != workers_stuck_) {
+            workers_stuck_ = stuck;
+            if (stuck) spdlog::error("a worker made no progress for {} ms", kProgressLookMs);
+            else spdlog::info("every worker makes progress again");
+            if (vrrp_) vrrp_->set_forwarder_stuck(stuck);
+        }
+    }
+    if (vrrp_ && snapshot) {
+        for (const VrrpInstanceConfig& instance : config()->vrrp) {
+            if (instance.track_listener.empty()) continue;
+            const ListenerEntry* entry = snapshot->find(instance.track_listener);
+            bool healthy = false;
+            if (entry)
+                for (const BackendRef& backend : entry->runtime->backends)
+                    healthy = healthy || backend.state->healthy.load(std::memory_order_relaxed);
+            vrrp_->set_tracking(instance.track_listener, healthy);
+        }
+    }
+}
+
+namespace {
+
+// Only the reasons seen, so a clean instance shows {} and the table stays narrow.
+nlohmann::json dropped_by_reason(const VrrpRunner::InstanceStatus& s) {
+    nlohmann::json reasons = nlohmann::json::object();
+    for (size_t v = 0; v < s.dropped.size(); ++v)
+        if (s.dropped[v] > 0) reasons[to_label(AdvertVerdict(v))] = s.dropped[v];
+    return reasons;
+}
+
+}  // namespace
+
+nlohmann::json Daemon::vrrp_status_json() const {
+    nlohmann::json instances = nlohmann::json::array();
+    if (!vrrp_) return instances;
+    for (const auto& s : vrrp_->status()) {
+        instances.push_back({{"name", s.name},
+                             {"state", to_string(s.state)},
+                             {"priority", s.priority},
+                             {"master", s.master},
+                             {"last_transition", s.last_transition},
+                             {"transitions", s.transitions},
+                             {"adverts_sent", s.adverts_sent},
+                             {"adverts_received", s.adverts_received},
+                             {"adverts_dropped", dropped_by_reason(s)}});
+    }
+    return instances;
+}
+
+std::string Daemon::metrics_page() const {
+    auto snap = snapshot();
+    MetricsExtras extras{RINGLB_VERSION, access_log_->lines_written(), access_log_->lines_dropped(), {}};
+    if (vrrp_)
+        for (const auto& s : vrrp_->status()) {
+            VrrpMetric metric{s.name, int(s.state), uint64_t(s.transitions), s.adverts_sent, s.adverts_received, {}};
+            for (size_t v = size_t(AdvertVerdict::kOk) + 1; v < s.dropped.size(); ++v)
+                metric.dropped.emplace_back(to_label(AdvertVerdict(v)), s.dropped[v]);
+            extras.vrrp.push_back(std::move(metric));
+        }
+    return format_metrics(snap.get(), extras);
+}
+
+void Daemon::stop() {
+    notifier_.stopping();
+    {
+        std::lock_guard lock(mutex_);
+        // Stop listening now, whoever still holds the snapshot: new clients are
+        // refused instead of waiting in a backlog nobody accepts from.
+        if (auto last = snapshots_.load()) shutdown_listeners(*last, nullptr);
+        snapshots_.store(nullptr);
+    }
+    // RFC 5798 §6.4.3: a master leaving sends priority 0, so the backup takes
+    // over after Skew_Time instead of Master_Down_Interval.
+    if (vrrp_) vrrp_->stop_graceful();
+    if (control_) control_->stop();
+    spdlog::info("stopping: no new connections; live ones may finish within {} ms",
+                 config_->global.shutdown_grace.count());
+    if (health_) health_->stop();
+    for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count());
+    for (auto& worker : workers_) worker->join();
+    if (watchdog_) watchdog_->stop();
+    access_log_->flush_all();  // the workers are gone: their last lines
+    spdlog::info("stopped");
+}
+
+int Daemon::run() {
+    spdlog::info("ringlbd {} starting: config {}, {} worker(s)", RINGLB_VERSION, config_path_, worker_count_);
+    started_ms_ = monotonic_ms();
+    if (std::string log_error = access_log_->configure(config_->global.access_log); !log_error.empty())
+        spdlog::error("{}; access log off", log_error);
+    // Before any listener binds: without its control socket ringlbd does not start.
+    ControlServerOptions control_options;
+    control_options.socket_path = config_->global.control_socket;
+    control_options.metrics = config_->global.metrics;
+    control_ = std::make_unique<ControlServer>(control_options, control_context(), [this] { return metrics_page(); });
+    control_->open();
+    std::string unused;
+    auto first = build_snapshot(config_, nullptr, false, &unused);
+    publish_admin_states(*first);
+    snapshots_.store(first);
+    WorkerOptions worker_options;
+    worker_options.access_log = access_log_.get();
+    // Clients that wait for a backend descriptor hold their own: together they may
+    // hold at most a quarter of the table, so closing connections always free some.
+    rlimit files{};
+    worker_options.workers = static_cast<uint32_t>(worker_count_);
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+        worker_options.fd_limit = files.rlim_cur;
+        worker_options.max_fd_waiters =
+            static_cast<uint32_t>(std::max<rlim_t>(1, files.rlim_cur / (4 * rlim_t(worker_count_))));
+    }
+    for (int i = 0; i < worker_count_; ++i) {
+        workers_.push_back(std::make_unique<Worker>(i, snapshots_, worker_options));
+        workers_.back()->start();
+    }
+    health_ = std::make_unique<HealthChecker>(snapshots_);
+    health_->start();
+    if (!config_->vrrp.empty()) {
+        // After the workers: a host that becomes master can forward at once.
+        vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp);
+        vrrp_->start();
+    }
+    control_->start();
+    notifier_.ready(std::to_string(config()->listeners.size()) + " listener(s), " + std::to_string(worker_count_) +
+                    " worker(s)");
+    watchdog_ = std::make_unique<SystemdWatchdog>(notifier_, [this] {
+        std::vector<uint64_t> beats;
+        for (auto& worker : workers_) beats.push_back(worker->heartbeat());
+        return beats;
+    });
+    watchdog_->start();
+    std::vector<uint64_t> heartbeats;
+    for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
+    progress_ = std::make_unique<ProgressGate>(heartbeats);
+    next_progress_look_ms_ = monotonic_ms() + kProgressLookMs;
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    const timespec period{0, kPeriodicMs * 1000000};
+    for (;;) {
+        int sig = sigtimedwait(&set, nullptr, &period);
+        if (sig < 0) {
+            periodic(monotonic_ms());
+            continue;
+        }
+        if (sig == SIGHUP) {
+            spdlog::info("SIGHUP: reloading {}", config_path_);
+            reload();
+        } else if (sig == SIGUSR1) {
+            spdlog::info("SIGUSR1: reopening the access log");
+            if (std::string error = access_log_->reopen(); !error.empty())
+                spdlog::error("{}; still writing to the old file", error);
+        } else if (sig == SIGTERM || sig == SIGINT) {
+            spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            stop();
+            return 0;
+        }
+    }
+}
+
+}  // namespace ringlb

@@ -1,0 +1,43 @@
+#include "core/forward/connection.h"
+
+namespace ringlb {
+
+const char* close_reason_name(CloseReason reason) {
+    switch (reason) {
+        case CloseReason::kNone: return "none";
+        case CloseReason::kDone: return "done";
+        case CloseReason::kClientReset: return "client-reset";
+        case CloseReason::kBackendReset: return "backend-reset";
+        case CloseReason::kIdleTimeout: return "idle-timeout";
+        case CloseReason::kHalfCloseTimeout: return "half-close-timeout";
+        case CloseReason::kNoBackend: return "no-backend";
+        case CloseReason::kConnectFailed: return "connect-failed";
+        case CloseReason::kQueueTimeout: return "queue-timeout";
+        case CloseReason::kShutdown: return "shutdown";
+        case CloseReason::kError: return "error";
+    }
+    return "?";
+}
+
+uint32_t ConnTable::allocate() {
+    if (free_.empty()) {
+        uint32_t base = capacity();
+        chunks_.push_back(std::make_unique<Connection[]>(kChunk));
+        for (uint32_t i = kChunk; i > 0; --i) free_.push_back(base + i - 1);
+    }
+    uint32_t slot = free_.back();
+    free_.pop_back();
+    ++live_;
+    return slot;
+}
+
+void ConnTable::release(uint32_t slot) {
+    Connection& conn = at(slot);
+    uint32_t next_generation = conn.generation + 1;
+    conn = Connection{};
+    conn.generation = next_generation;
+    free_.push_back(slot);
+    --live_;
+}
+
+}  // namespace ringlb

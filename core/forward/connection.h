@@ -1,0 +1,111 @@
+// One proxied TCP connection as two directions, and the slot table that holds
+// them. A slot is reused only after every SQE issued for it has completed;
+// its generation changes on every reuse so late CQEs can be told apart.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/forward/pipe_pool.h"
+#include "core/runtime/runtime.h"
+
+namespace ringlb {
+
+// Bytes received and not yet sent on: in a provided buffer, or copied out of
+// the ring into the worker's SpillStore when the ring ran low.
+// Trivially copyable: the per-connection path pays nothing for spilling.
+struct SendChunk {
+    static constexpr uint16_t kSpilled = UINT16_MAX;  // buffer_id of a chunk in the SpillStore
+    uint16_t buffer_id;
+    uint16_t spill_id;  // when spilled: its id in the worker's SpillStore
+    uint32_t length;
+    uint32_t offset;   // how much of it has been sent already
+
+    bool in_ring() const { return buffer_id != kSpilled; }
+};
+
+// One direction of a connection: source socket → destination socket.
+// Copy mode: multishot recv into provided buffers, then send of those bytes.
+// Splice mode: readiness polls plus inline splice(2) through a borrowed pipe.
+struct Direction {
+    std::vector<SendChunk> queue;  // in order; queue_head is the next to send
+    uint32_t queue_head = 0;
+    uint32_t queued_bytes = 0;
+    Pipe pipe;                     // splice mode, only while bytes are in flight
+    uint32_t pipe_bytes = 0;
+    uint64_t bytes = 0;            // forwarded so far
+    uint8_t full_streak = 0;       // consecutive recvs that filled a whole buffer
+
+    bool splice_mode = false;
+    bool switch_pending = false;   // wants splice mode once the copy queue is empty
+    bool recv_armed = false;
+    bool recv_cancel_pending = false;
+    bool recv_starved = false;     // stopped by ENOBUFS; waits for buffers
+    bool send_in_flight = false;
+    bool poll_in_armed = false;
+    bool poll_out_armed = false;
+    bool eof = false;              // the source reached EOF
+    bool done = false;             // EOF forwarded: destination's write side shut
+
+    bool queue_empty() const { return queue_head == queue.size(); }
+    void clear_queue() {
+        queue.clear();
+        queue_head = 0;
+        queued_bytes = 0;
+    }
+};
+
+// kQueued: every eligible backend is at max_connections; waits up to queue_timeout.
+enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClosing };
+
+// Why a connection ended, for logs and (later) the access log.
+enum class CloseReason : uint8_t {
+    kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
+    kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
+};
+const char* close_reason_name(CloseReason reason);
+
+struct Connection {
+    uint32_t generation = 0;
+    ConnState state = ConnState::kFree;
+    CloseReason reason = CloseReason::kNone;
+    bool waits_for_fd = false;  // queued because socket() for its backend hit EMFILE
+    uint16_t in_flight = 0;       // SQEs issued whose final CQE has not arrived
+    uint8_t attempts = 0;         // connect attempts so far
+    bool source_tracked = false;  // counted by its listener's SourceLimiter: released once at close
+    int client_fd = -1;
+    int backend_fd = -1;
+    uint32_t listener_slot = 0;   // index into the worker's listeners
+    uint32_t backend_index = 0;   // into listener->backends
+    uint64_t tried_mask = 0;      // backends already tried (first 64)
+    uint64_t source_hash = 0;     // source-hash scheduler: hash of the client address
+    int64_t accepted_ms = 0;
+    int64_t connect_started_us = 0;  // monotonic µs when the current connect attempt began
+    int64_t connect_us = -1;      // how long the successful connect took, µs; -1 until connected
+    InetAddr client;              // set at accept when the access log or source-hash needs it
+    std::shared_ptr<const ListenerRuntime> listener;
+    std::shared_ptr<BackendState> backend;
+    Direction dirs[2];            // [0] client→backend, [1] backend→client
+
+    int source_fd(int dir) const { return dir == 0 ? client_fd : backend_fd; }
+    int dest_fd(int dir) const { return dir == 0 ? backend_fd : client_fd; }
+};
+
+// Slots in fixed-size chunks so a Connection never moves while referenced.
+class ConnTable {
+public:
+    uint32_t allocate();              // returns a slot in kFree state, generation bumped
+    void release(uint32_t slot);      // back to the free list; resets the Connection
+    Connection& at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+    uint32_t live() const { return live_; }
+    uint32_t capacity() const { return uint32_t(chunks_.size() * kChunk); }
+
+private:
+    static constexpr uint32_t kChunk = 1024;
+    std::vector<std::unique_ptr<Connection[]>> chunks_;
+    std::vector<uint32_t> free_;
+    uint32_t live_ = 0;
+};
+
+}  // namespace ringlb

@@ -1,0 +1,180 @@
+// A forwarding worker: one thread, one io_uring, its own listening socket per
+// listener, connection table, provided buffers and pipe pool. Every connection
+// it accepts lives here until it closes, so the data path takes no locks.
+//
+// worker.cc: event loop, accept, backend choice and connect, close, timeouts.
+// worker_forward.cc: moving bytes — copy mode and splice mode.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/base/unique_fd.h"
+#include "core/base/uring.h"
+#include "core/forward/access_log.h"
+#include "core/forward/buffer_ring.h"
+#include "core/forward/connection.h"
+#include "core/forward/pipe_pool.h"
+#include "core/forward/spill_store.h"
+#include "core/forward/timeout_lists.h"
+#include "core/forward/worker_op.h"
+#include "core/runtime/runtime.h"
+#include "core/runtime/snapshot_holder.h"
+#include "core/sched/scheduler.h"
+
+namespace ringlb {
+
+struct WorkerOptions {
+    // Provided buffers per worker (power of two). The ring hands them out in FIFO
+    // order, so every one gets touched: the count, not the load, sets the RSS.
+    uint32_t buffer_count = 256;
+    uint32_t buffer_size = 16 * 1024;
+    size_t pipe_size = 256 * 1024;     // F_SETPIPE_SZ for splice pipes
+    size_t max_idle_pipes = 64;
+    // Out of descriptors: how many accepted clients may wait (queued, holding their
+    // own fd) for one for their backend; the rest of a burst is closed.
+    uint32_t max_fd_waiters = 1;
+    // RLIMIT_NOFILE (0: unlimited) and the number of workers sharing the fd table:
+    // close to the limit, accepts go one at a time (see Worker::arm_accept).
+    uint64_t fd_limit = 0;
+    uint32_t workers = 1;
+    AccessLog* access_log = nullptr;   // one line per closed connection; null: none
+};
+
+class Worker {
+public:
+    Worker(int index, const SnapshotHolder& snapshots, WorkerOptions options);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Sets up the ring and buffers on the calling thread's behalf, then runs the
+    // loop on a new thread. Throws std::runtime_error when setup fails.
+    void start();
+    // Thread-safe: pick up the newest snapshot.
+    void request_reload();
+    // Thread-safe: stop accepting, let connections finish for up to grace_ms.
+    void request_stop(int64_t grace_ms);
+    void join();
+
+    // Bumped every loop iteration and tick: the heartbeat watchdogs read.
+    uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
+    uint32_t live_connections() const { return live_.load(std::memory_order_relaxed); }
+
+private:
+    struct WorkerListener {
+        std::shared_ptr<const ListenerRuntime> runtime;
+        std::shared_ptr<ListenerSockets> sockets;  // held only while accepting
+        int fd = -1;
+        bool accept_armed = false;
+        bool paused = false;       // out of fds: resumes on a timer
+        bool removed = false;
+        std::unique_ptr<Scheduler> scheduler;
+        std::deque<std::pair<uint32_t, uint32_t>> waiting;  // queued clients: {slot, generation}
+        __kernel_timespec resume_after{};
+        __kernel_timespec connect_timeout{};
+    };
+
+    void run();
+    void wake();
+    void handle_cqe(const io_uring_cqe* cqe);
+    void arm_wake_read();
+    void arm_tick();
+    void on_wake();
+    void on_tick();
+    void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot);
+    void begin_stop();
+    bool finished() const;
+
+    // accept and connect (worker.cc)
+    void arm_accept(uint32_t listener_slot);
+    void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
+    void handle_accept_resume(uint32_t listener_slot);
+    void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
+    bool near_fd_limit() const;                  // estimated free fds below kFdMargin
+    void pause_accepting();                      // every listener of this worker
+    void on_new_client(uint32_t listener_slot, int fd);
+    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
+    enum class PickResult { kPicked, kAllFull, kNone };
+    void connect_next(uint32_t slot);
+    PickResult pick_backend(Connection& conn, uint32_t* index);
+    static bool reserve_slot(BackendState& backend, uint32_t limit);
+    void enqueue(uint32_t slot);
+    void service_queue(uint32_t listener_slot);
+    void handle_connect(uint32_t slot, int res);
+    void log_connect_error(const Connection& conn, int res);
+    bool send_proxy_header(const Connection& conn);
+
+    // closing (worker.cc)
+    void close_connection(uint32_t slot, CloseReason reason, bool reset);
+    void maybe_free(uint32_t slot);
+    void drain_starved();
+
+    // forwarding (worker_forward.cc)
+    void start_forwarding(uint32_t slot);
+    void arm_recv(uint32_t slot, int dir);
+    void stop_recv(uint32_t slot, int dir);
+    void maybe_resume_recv(uint32_t slot, int dir);
+    void handle_recv(uint32_t slot, int dir, int res, uint32_t flags);
+    void submit_send(uint32_t slot, int dir);
+    const char* chunk_bytes(const SendChunk& chunk) const;
+    void release_chunk(const SendChunk& chunk);  // its ring buffer or its spilled copy
+    void handle_send(uint32_t slot, int dir, int res);
+    void finish_direction(uint32_t slot, int dir);
+    void splice_pump(uint32_t slot, int dir);
+    void arm_poll(uint32_t slot, int dir, bool out);
+    void handle_poll(uint32_t slot, int dir, bool out, int res);
+    void count_bytes(Connection& conn, int dir, uint64_t n);
+    CloseReason reset_reason(int dir, bool source_side) const;
+
+    io_uring_sqe* sqe_for(uint32_t slot, Op op, int dir = 0);
+
+    const int index_;
+    const SnapshotHolder& snapshots_;
+    const WorkerOptions options_;
+
+    Ring ring_;
+    BufferRing buffers_;
+    SpillStore spills_;        // waiting bytes copied out of buffers_ when it runs low
+    bool recv_limit_ = false;  // multishot recv takes a byte limit (recv_multishot_limit_supported)
+    PipePool pipes_;
+    ConnTable conns_;
+    TimeoutLists timeouts_;
+    std::vector<std::unique_ptr<WorkerListener>> listeners_;
+    std::vector<Candidate> candidates_;      // scratch for pick_backend
+    std::vector<uint32_t> expired_;          // scratch for on_tick
+    std::vector<int> close_after_submit_;    // fds whose cancels must be submitted first
+    struct Starved { uint32_t slot; uint32_t generation; int dir; };
+    std::vector<Starved> starved_;
+    static constexpr uint32_t kNoSlot = UINT32_MAX;
+    static constexpr uint32_t kPauseBytes = 64 * 1024;  // a direction stops receiving when this much waits
+    uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
+    uint32_t fd_waiters_ = 0;                // queued clients waiting for a backend fd (EMFILE)
+    int64_t fd_pressure_until_ms_ = 0;       // single-shot accepts until then (last EMFILE + 1 s)
+
+    UniqueFd wake_fd_;
+    uint64_t wake_value_ = 0;
+    __kernel_timespec tick_interval_{};
+    int64_t now_ms_ = 0;
+    std::shared_ptr<const RuntimeSnapshot> snapshot_;
+
+    std::atomic<bool> reload_requested_{false};
+    std::atomic<bool> stop_requested_{false};
+    std::atomic<int64_t> grace_ms_{0};
+    bool stopping_ = false;
+    int64_t stop_deadline_ms_ = 0;
+    bool deadline_passed_ = false;
+
+    AccessLogWriter* access_log_ = nullptr;  // this worker's writer of options_.access_log
+    std::atomic<uint64_t> heartbeat_{0};
+    std::atomic<uint32_t> live_{0};
+    std::thread thread_;
+};
+
+}  // namespace ringlb
