@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "core/config/config_parse.h"
+#include "core/config/config_names.h"
 
 namespace ringlb {
 

@@ -30,12 +30,6 @@ using KeyError = std::optional<std::string>;
 // Value parsers shared by the section parsers. Each returns the message for a
 // bad value; the caller prefixes file, line and section.
 
-template <class E>
-struct NamedValue {
-    std::string_view name;
-    E value;
-};
-
 // "a, b or c", for "(expected ...)".
 template <class E>
 std::string expected_names(std::span<const NamedValue<E>> names) {
@@ -56,13 +50,6 @@ KeyError set_named(E& out, const ConfigEntry& entry, std::span<const NamedValue<
         }
     }
     return "unknown " + entry.key + " '" + entry.value + "' (expected " + expected_names(names) + ")";
-}
-
-template <class E>
-std::string_view name_of(E value, std::span<const NamedValue<E>> names) {
-    for (const auto& named : names)
-        if (named.value == value) return named.name;
-    return "?";
 }
 
 template <class T>
@@ -187,18 +174,6 @@ void parse_global_sections(std::span<const ConfigSection> sections, Config& conf
 // ---------------------------------------------------------------------------
 // [listener.NAME]
 
-constexpr NamedValue<SchedulerKind> kSchedulers[] = {
-    {"leastconn", SchedulerKind::kLeastConn},
-    {"source-hash", SchedulerKind::kSourceHash},
-    {"roundrobin", SchedulerKind::kRoundRobin},
-};
-constexpr NamedValue<SpliceMode> kSpliceModes[] = {
-    {"auto", SpliceMode::kAuto}, {"always", SpliceMode::kAlways}, {"never", SpliceMode::kNever}};
-constexpr NamedValue<ProxyProtocol> kProxyProtocols[] = {
-    {"off", ProxyProtocol::kOff}, {"v1", ProxyProtocol::kV1}, {"v2", ProxyProtocol::kV2}};
-constexpr NamedValue<BackendAdminState> kBackendStates[] = {
-    {"ready", BackendAdminState::kReady}, {"drain", BackendAdminState::kDrain}, {"maint", BackendAdminState::kMaint}};
-
 constexpr uint32_t kMaxWeight = 256;
 constexpr int kMaxRiseFall = 100;
 constexpr uint32_t kMaxMaxFails = 1000;
@@ -237,7 +212,7 @@ KeyError add_backend(ListenerConfig& listener, const ConfigEntry& entry) {
             auto state = parse_backend_state(word.substr(6));
             if (!state)
                 return what + ": bad state '" + std::string(word.substr(6)) + "' (expected " +
-                       expected_names<BackendAdminState>(kBackendStates) + ")";
+                       expected_names<BackendAdminState>(kBackendStateNames) + ")";
             backend.state = *state;
             have_state = true;
         } else {
@@ -298,7 +273,7 @@ const ConfigKeyRule<ListenerConfig> kListenerKeys[] = {
     {"bind", false, [](ListenerConfig& l, const ConfigEntry& e) { return set_address(l.bind, e); }},
     {"scheduler", false,
      [](ListenerConfig& l, const ConfigEntry& e) {
-         return set_named<SchedulerKind>(l.scheduler, e, kSchedulers);
+         return set_named<SchedulerKind>(l.scheduler, e, kSchedulerNames);
      }},
     {"backend", true, add_backend},
     {"check", false, [](ListenerConfig& l, const ConfigEntry& e) { return set_check(l.check, e); }},
@@ -340,7 +315,7 @@ const ConfigKeyRule<ListenerConfig> kListenerKeys[] = {
     {"queue_timeout", false,
      [](ListenerConfig& l, const ConfigEntry& e) { return set_duration(l.queue_timeout, e, true); }},
     {"splice", false,
-     [](ListenerConfig& l, const ConfigEntry& e) { return set_named<SpliceMode>(l.splice, e, kSpliceModes); }},
+     [](ListenerConfig& l, const ConfigEntry& e) { return set_named<SpliceMode>(l.splice, e, kSpliceModeNames); }},
     {"retries", false,
      [](ListenerConfig& l, const ConfigEntry& e) { return set_number(l.retries, e, 0, kMaxRetries); }},
     {"max_connections", false,
@@ -358,7 +333,7 @@ const ConfigKeyRule<ListenerConfig> kListenerKeys[] = {
      }},
     {"proxy_protocol", false,
      [](ListenerConfig& l, const ConfigEntry& e) {
-         return set_named<ProxyProtocol>(l.proxy_protocol, e, kProxyProtocols);
+         return set_named<ProxyProtocol>(l.proxy_protocol, e, kProxyProtocolNames);
      }},
     // Maglev needs a prime table size (NSDI 2016 §3.4); the bounds keep the
     // table between ~4 KB and ~40 MB of 4-byte slots.
@@ -803,19 +778,6 @@ std::vector<std::vector<ConfigSection>> group_sections(const Scan& scan, std::ve
 // ---------------------------------------------------------------------------
 // Writing.
 
-std::string format_check(const HealthCheckSpec& check) {
-    switch (check.kind) {
-    case HealthCheckKind::kNone: return "none";
-    case HealthCheckKind::kTcp: return "tcp";
-    case HealthCheckKind::kHttp: break;
-    }
-    std::string text = "http " + check.http_method + " " + check.http_path + " expect " +
-                       std::to_string(check.expect_status_min);
-    if (check.expect_status_max != check.expect_status_min) text += "-" + std::to_string(check.expect_status_max);
-    if (!check.http_host.empty()) text += " host " + check.http_host;
-    return text;
-}
-
 void write_key(std::string& out, std::string_view key, std::string_view value) {
     out.append(key).append(" = ").append(value).append("\n");
 }
@@ -900,21 +862,6 @@ ConfigParseResult load_config_file(const std::string& path) {
     return parse_config(text, path);
 }
 
-std::string_view format_scheduler(SchedulerKind kind) { return name_of<SchedulerKind>(kind, kSchedulers); }
-std::string_view format_splice_mode(SpliceMode mode) { return name_of<SpliceMode>(mode, kSpliceModes); }
-std::string_view format_proxy_protocol(ProxyProtocol protocol) {
-    return name_of<ProxyProtocol>(protocol, kProxyProtocols);
-}
-std::string_view format_backend_state(BackendAdminState state) {
-    return name_of<BackendAdminState>(state, kBackendStates);
-}
-std::optional<BackendAdminState> parse_backend_state(std::string_view text) {
-    for (const auto& named : kBackendStates)
-        if (named.name == text) return named.value;
-    return std::nullopt;
-}
-std::string format_health_check(const HealthCheckSpec& check) { return format_check(check); }
-
 std::string format_config(const Config& config) {
     std::string out;
     const GlobalConfig& global = config.global;
@@ -934,7 +881,7 @@ std::string format_config(const Config& config) {
     for (const ListenerConfig& listener : config.listeners) {
         out += "\n[listener." + listener.name + "]\n";
         write_key(out, "bind", listener.bind.to_string());
-        write_key(out, "scheduler", name_of<SchedulerKind>(listener.scheduler, kSchedulers));
+        write_key(out, "scheduler", format_scheduler(listener.scheduler));
         for (const BackendConfig& backend : listener.backends) {
             std::string text = backend.address.to_string();
             if (backend.weight != 1) text += " weight=" + std::to_string(backend.weight);
@@ -943,7 +890,7 @@ std::string format_config(const Config& config) {
                 text += " state=" + std::string(format_backend_state(backend.state));
             write_key(out, "backend", text);
         }
-        write_if_changed(out, "check", listener.check, defaults.check, format_check(listener.check));
+        write_if_changed(out, "check", listener.check, defaults.check, format_health_check(listener.check));
         if (listener.check_port) write_key(out, "check_port", std::to_string(*listener.check_port));
         write_if_changed(out, "check_interval", listener.check_interval, defaults.check_interval,
                          format_duration(listener.check_interval));
@@ -969,7 +916,7 @@ std::string format_config(const Config& config) {
         write_if_changed(out, "queue_timeout", listener.queue_timeout, defaults.queue_timeout,
                          format_duration(listener.queue_timeout));
         write_if_changed(out, "splice", listener.splice, defaults.splice,
-                         std::string(name_of<SpliceMode>(listener.splice, kSpliceModes)));
+                         std::string(format_splice_mode(listener.splice)));
         write_if_changed(out, "retries", listener.retries, defaults.retries, std::to_string(listener.retries));
         write_if_changed(out, "max_connections", listener.max_connections, defaults.max_connections,
                          std::to_string(listener.max_connections));
@@ -978,7 +925,7 @@ std::string format_config(const Config& config) {
         write_if_changed(out, "rate_per_source", listener.rate_per_source, defaults.rate_per_source,
                          std::to_string(listener.rate_per_source));
         write_if_changed(out, "proxy_protocol", listener.proxy_protocol, defaults.proxy_protocol,
-                         std::string(name_of<ProxyProtocol>(listener.proxy_protocol, kProxyProtocols)));
+                         std::string(format_proxy_protocol(listener.proxy_protocol)));
         write_if_changed(out, "hash_table_size", listener.hash_table_size, defaults.hash_table_size,
                          std::to_string(listener.hash_table_size));
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/config/config_names.h"
 
 namespace ringlb {
 
@@ -47,14 +48,6 @@ ConfigParseResult load_config_file(const std::string& path);
 // fields. Values are written verbatim: a string containing '#' or a newline
 // cannot be represented and does not come back.
 std::string format_config(const Config& config);
-
-// Values as the file spells them ("leastconn", "drain", "http GET / expect 200").
-std::string_view format_scheduler(SchedulerKind kind);
-std::string_view format_splice_mode(SpliceMode mode);
-std::string_view format_proxy_protocol(ProxyProtocol protocol);
-std::string_view format_backend_state(BackendAdminState state);
-std::optional<BackendAdminState> parse_backend_state(std::string_view text);  // "ready" | "drain" | "maint"
-std::string format_health_check(const HealthCheckSpec& check);
 
 // ---------------------------------------------------------------------------
 // The pieces a section parser works with. Adding a section kind ([vrrp.NAME])

@@ -5,6 +5,7 @@
 
 #include "core/base/duration.h"
 #include "core/base/log.h"
+#include "core/config/config_names.h"
 #include "core/config/config_parse.h"
 #include "core/control/metrics_http.h"
 

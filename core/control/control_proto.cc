@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <initializer_list>
 
-#include "core/config/config_parse.h"
+#include "core/config/config_names.h"
 
 namespace ringlb {
 

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <iterator>
 
-#include "core/config/config_parse.h"
-
 namespace ringlb {
 
 namespace {
