@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "core/config/config.h"
-#include "core/config/config_parse.h"
+#include "core/config/config_diagnostics.h"
 
 namespace ringlb {
 

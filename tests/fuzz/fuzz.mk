@@ -13,7 +13,9 @@ FUZZ_BUILD   := build-fuzz
 
 # The parsers under test and what they call, rebuilt with clang so that coverage and
 # the sanitizers reach into them (build/libringlb.a is g++ without either).
-FUZZ_LIB_SRCS := core/config/config_parse.cc core/control/control_proto.cc core/forward/proxy_header.cc \
+# Every file of core/config but the store (file I/O, not parsing).
+FUZZ_LIB_SRCS := $(filter-out core/config/config_store.cc,$(wildcard core/config/*.cc)) \
+                 core/control/control_proto.cc core/forward/proxy_header.cc \
                  core/base/inet_addr.cc core/base/duration.cc vrrp/vrrp_packet.cc
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cc=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
@@ -23,7 +25,7 @@ FUZZ_BINS     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CXXFLAGS := -std=c++20 -g -O1 -Wall -Wextra -pthread -I. $(filter-out -I.,$(filter -I% -D%,$(CXXFLAGS))) \
                  -D_GLIBCXX_ASSERTIONS $(FUZZ_SAN)
-FUZZ_LDLIBS   := -lboost_program_options -pthread
+FUZZ_LDLIBS   := -pthread
 
 fuzz-deps:
 	tests/install-deps.sh build fuzz

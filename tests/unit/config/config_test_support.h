@@ -1,6 +1,6 @@
-// Helpers shared by the config parser's unit tests (config_parse_test, config_vrrp_test):
-// texts built line by line, errors as "FILE:LINE: message", and the format → parse round
-// trip that must give back an equal Config.
+// Helpers shared by the config parser's unit tests: texts built line by line, errors as
+// "FILE:LINE: message", the format → parse round trip that must give back an equal
+// Config, and DESIGN §6's example.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -27,6 +27,41 @@ inline std::string lines(const std::vector<std::string>& text_lines) {
     for (const std::string& line : text_lines) text.append(line).append("\n");
     return text;
 }
+
+inline InetAddr addr(std::string_view text) {
+    auto parsed = InetAddr::parse(text);
+    EXPECT_TRUE(parsed) << text;
+    return parsed.value_or(InetAddr{});
+}
+
+// DESIGN §6 without [vrrp.vip1], comments included.
+inline constexpr std::string_view kDesignExampleWithoutVrrp = R"([global]
+workers = auto
+control_socket = /run/ringlb/ringlbd.sock
+metrics = 127.0.0.1:9650          # Prometheus text format at /metrics
+log_level = info
+access_log = /var/log/ringlb/access.log
+
+[listener.web]
+bind = 192.0.2.100:80
+scheduler = leastconn             # leastconn | source-hash | roundrobin
+backend = 10.0.1.11:8080 weight=3
+backend = 10.0.1.12:8080
+backend = 10.0.1.13:8080 backup
+check = http GET /health expect 200
+check_port = 8081
+check_interval = 2s
+check_timeout = 1s
+rise = 2
+fall = 3
+connect_timeout = 3s
+idle_timeout = 15m
+half_close_timeout = 30s
+splice = auto                     # auto | always | never
+retries = 2
+max_connections = 0               # per backend, 0 = unlimited
+proxy_protocol = off              # off | v1 | v2
+)";
 
 inline ConfigParseResult parse(std::string_view text) { return parse_config(text, "t.conf"); }
 

@@ -1,4 +1,4 @@
-// Unit tests for the [vrrp.NAME] section of core/config_parse: every key, its range and
+// Unit tests for core/config/vrrp_section: every key of [vrrp.NAME], its range and
 // its error message with the line, cross-instance checks, and format_config round trips.
 #include <gtest/gtest.h>
 
@@ -69,7 +69,7 @@ advert_interval = 10ms
 vip = 10.1.0.1/32
 )";
 
-TEST(ConfigVrrp, DesignExampleParsesToTheDocumentedValues) {
+TEST(VrrpSection, DesignExampleParsesToTheDocumentedValues) {
     auto result = parse_config(kDesignExample, "ringlb.conf");
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(error_texts(result));
     ASSERT_EQ(result.config->vrrp.size(), 1u);
@@ -89,7 +89,7 @@ TEST(ConfigVrrp, DesignExampleParsesToTheDocumentedValues) {
     EXPECT_EQ(v.primary_address, 0u) << "found on the interface at start unless source_address is set";
 }
 
-TEST(ConfigVrrp, OmittedKeysTakeTheDefaultsOfTheModel) {
+TEST(VrrpSection, OmittedKeysTakeTheDefaultsOfTheModel) {
     auto result = parse(lines({"[vrrp.v]", "interface = eth0", "vrid = 7", "vip = 10.0.0.100/24"}));
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(error_texts(result));
     VrrpInstanceConfig expected;
@@ -104,7 +104,7 @@ TEST(ConfigVrrp, OmittedKeysTakeTheDefaultsOfTheModel) {
     EXPECT_EQ(expected.advert_interval, milliseconds(1000));
 }
 
-TEST(ConfigVrrp, EveryKeyIsReadIntoTheModel) {
+TEST(VrrpSection, EveryKeyIsReadIntoTheModel) {
     auto result = parse(kEveryKey);
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(error_texts(result));
     ASSERT_EQ(result.config->vrrp.size(), 2u);
@@ -129,11 +129,11 @@ TEST(ConfigVrrp, EveryKeyIsReadIntoTheModel) {
     EXPECT_EQ(result.config->vrrp[1].advert_interval, milliseconds(10));
 }
 
-TEST(ConfigVrrp, FormattedConfigParsesBackToAnEqualConfig) {
+TEST(VrrpSection, FormattedConfigParsesBackToAnEqualConfig) {
     for (std::string_view text : {kEveryKey, kDesignExample}) expect_round_trip(text);
 }
 
-TEST(ConfigVrrp, RoundTripNoticesAChangedVrrpValue) {
+TEST(VrrpSection, RoundTripNoticesAChangedVrrpValue) {
     auto parsed = parse(kEveryKey);
     ASSERT_TRUE(parsed.ok());
     Config changed = *parsed.config;
@@ -144,7 +144,7 @@ TEST(ConfigVrrp, RoundTripNoticesAChangedVrrpValue) {
     EXPECT_EQ(without_positions(*reparsed.config), without_positions(changed));
 }
 
-TEST(ConfigVrrp, FormatWritesOnlyKeysThatDifferFromDefaults) {
+TEST(VrrpSection, FormatWritesOnlyKeysThatDifferFromDefaults) {
     auto parsed = parse(kDesignExample);
     ASSERT_TRUE(parsed.ok());
     const std::string formatted = format_config(*parsed.config);
@@ -161,7 +161,7 @@ TEST(ConfigVrrp, FormatWritesOnlyKeysThatDifferFromDefaults) {
               "notify = /etc/ringlb/notify.sh\n");
 }
 
-TEST(ConfigVrrp, MissingRequiredKeysAreReportedAtTheHeader) {
+TEST(VrrpSection, MissingRequiredKeysAreReportedAtTheHeader) {
     auto result = parse(lines({"[vrrp.v]", "priority = 120"}));
     EXPECT_EQ(error_texts(result), (std::vector<std::string>{
                                        "t.conf:1: vrrp 'v': missing interface",
@@ -171,7 +171,7 @@ TEST(ConfigVrrp, MissingRequiredKeysAreReportedAtTheHeader) {
     EXPECT_EQ(result.config, nullptr);
 }
 
-TEST(ConfigVrrp, NumbersOutsideTheirRangeAreReported) {
+TEST(VrrpSection, NumbersOutsideTheirRangeAreReported) {
     EXPECT_EQ(errors_with("priority = 0"),
               std::vector<std::string>{"t.conf:5: vrrp 'v': bad priority '0' (expected a number 1..255)"});
     EXPECT_EQ(errors_with("priority = 256"),
@@ -187,7 +187,7 @@ TEST(ConfigVrrp, NumbersOutsideTheirRangeAreReported) {
               std::vector<std::string>{"t.conf:3: vrrp 'v': bad vrid '256' (expected a number 1..255)"});
 }
 
-TEST(ConfigVrrp, AdvertIntervalIsWholeCentisecondsWithinTheTwelveBitWireField) {
+TEST(VrrpSection, AdvertIntervalIsWholeCentisecondsWithinTheTwelveBitWireField) {
     EXPECT_TRUE(errors_with("advert_interval = 10ms").empty());
     EXPECT_TRUE(errors_with("advert_interval = 40950ms").empty());
     EXPECT_TRUE(errors_with("advert_interval = 3s").empty());
@@ -203,7 +203,7 @@ TEST(ConfigVrrp, AdvertIntervalIsWholeCentisecondsWithinTheTwelveBitWireField) {
                                        "whole number with ms, s, m or h, e.g. 500ms, 3s, 15m, 1h)"});
 }
 
-TEST(ConfigVrrp, VipsAreHostAddressesWithAnOptionalPrefixLength) {
+TEST(VrrpSection, VipsAreHostAddressesWithAnOptionalPrefixLength) {
     const std::string usage = " (expected A.B.C.D/LEN, LEN 1..32)";
     for (std::string_view bad : {"10.0.0", "10.0.0.300/24", "10.0.0.5/0", "10.0.0.5/33", "10.0.0.5/", "eth0",
                                  "10.0.0.5/24/1", " /24"}) {
@@ -223,7 +223,7 @@ TEST(ConfigVrrp, VipsAreHostAddressesWithAnOptionalPrefixLength) {
               std::vector<std::string>{"t.conf:5: vrrp 'v': vip 10.0.0.100 given twice"});
 }
 
-TEST(ConfigVrrp, UnicastPeersAndSourceAddressAreUnicastIpv4) {
+TEST(VrrpSection, UnicastPeersAndSourceAddressAreUnicastIpv4) {
     EXPECT_EQ(errors_with("unicast_peer = 10.0.0.2:80"),
               std::vector<std::string>{
                   "t.conf:5: vrrp 'v': bad unicast_peer '10.0.0.2:80' (expected an IPv4 address A.B.C.D)"});
@@ -238,14 +238,14 @@ TEST(ConfigVrrp, UnicastPeersAndSourceAddressAreUnicastIpv4) {
               std::vector<std::string>{"t.conf:6: vrrp 'v': unicast_peer 10.0.0.2 given twice"});
 }
 
-TEST(ConfigVrrp, AHostsOwnAddressOrItsPeerCannotBeAVip) {
+TEST(VrrpSection, AHostsOwnAddressOrItsPeerCannotBeAVip) {
     EXPECT_EQ(errors_with("source_address = 10.0.0.100"),
               std::vector<std::string>{"t.conf:5: vrrp 'v': source_address 10.0.0.100 is also a vip"});
     EXPECT_EQ(errors_with("unicast_peer = 10.0.0.100"),
               std::vector<std::string>{"t.conf:1: vrrp 'v': unicast_peer 10.0.0.100 is also a vip"});
 }
 
-TEST(ConfigVrrp, TrackListenerMustNameAListenerWhereverItIsDeclared) {
+TEST(VrrpSection, TrackListenerMustNameAListenerWhereverItIsDeclared) {
     // The listener comes after the instance in the file: listeners are parsed first.
     auto result = parse(lines({"[vrrp.v]", "interface = eth0", "vrid = 7", "vip = 10.0.0.100/24",
                                "track_listener = web", "track_weight = 50", "[listener.web]",
@@ -260,7 +260,7 @@ TEST(ConfigVrrp, TrackListenerMustNameAListenerWhereverItIsDeclared) {
               std::vector<std::string>{"t.conf:5: vrrp 'v': track_weight without track_listener"});
 }
 
-TEST(ConfigVrrp, BadWordsAndPathsAreReported) {
+TEST(VrrpSection, BadWordsAndPathsAreReported) {
     EXPECT_EQ(errors_with("preempt = yes"),
               std::vector<std::string>{"t.conf:5: vrrp 'v': bad preempt 'yes' (expected true or false)"});
     EXPECT_EQ(errors_with("notify = notify.sh"),
@@ -274,7 +274,7 @@ TEST(ConfigVrrp, BadWordsAndPathsAreReported) {
               std::vector<std::string>{"t.conf:5: vrrp 'v': vrid given twice (lines 3 and 5)"});
 }
 
-TEST(ConfigVrrp, InterfaceNamesFollowTheKernelsRules) {
+TEST(VrrpSection, InterfaceNamesFollowTheKernelsRules) {
     for (std::string_view bad : {"eth0/1", "a:b", "sixteen-chars-xx", ".."}) {
         auto result = parse(lines({"[vrrp.v]", "interface = " + std::string(bad), "vrid = 7", "vip = 10.0.0.1"}));
         EXPECT_EQ(error_texts(result),
@@ -285,7 +285,7 @@ TEST(ConfigVrrp, InterfaceNamesFollowTheKernelsRules) {
     EXPECT_TRUE(parse(lines({"[vrrp.v]", "interface = fifteen-chars-x", "vrid = 7", "vip = 10.0.0.1"})).ok());
 }
 
-TEST(ConfigVrrp, InstancesMustNotShareANameARouterOrAVip) {
+TEST(VrrpSection, InstancesMustNotShareANameARouterOrAVip) {
     auto result = parse(lines({
         "[vrrp.a]", "interface = eth0", "vrid = 7", "vip = 10.0.0.1",          // 1-4
         "[vrrp.a]", "interface = eth1", "vrid = 8", "vip = 10.0.0.2",          // 5-8
@@ -299,14 +299,14 @@ TEST(ConfigVrrp, InstancesMustNotShareANameARouterOrAVip) {
                                    }));
 }
 
-TEST(ConfigVrrp, TheSameVridOnAnotherInterfaceIsAnotherRouter) {
+TEST(VrrpSection, TheSameVridOnAnotherInterfaceIsAnotherRouter) {
     auto result = parse(lines({"[vrrp.a]", "interface = eth0", "vrid = 7", "vip = 10.0.0.1", "[vrrp.b]",
                                "interface = eth1", "vrid = 7", "vip = 10.0.1.1"}));
     ASSERT_TRUE(result.ok()) << ::testing::PrintToString(error_texts(result));
     EXPECT_EQ(result.config->vrrp.size(), 2u);
 }
 
-TEST(ConfigVrrp, MoreThan255VipsDoNotFitInAnAdvertisement) {
+TEST(VrrpSection, MoreThan255VipsDoNotFitInAnAdvertisement) {
     std::string text = "[vrrp.v]\ninterface = eth0\nvrid = 7\n";
     for (int i = 0; i < 256; ++i) text += "vip = 10.1." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250) + "\n";
     EXPECT_EQ(error_texts(parse(text)),

@@ -17,7 +17,7 @@ std::string first_error(const ConfigParseResult& result) {
     return result.errors.empty() ? "" : result.errors[0].to_string();
 }
 
-TEST(SourceLimitConfig, BothLimitsAreOffByDefault) {
+TEST(ListenerSectionSourceLimit, BothLimitsAreOffByDefault) {
     ConfigParseResult result = parse_config(listener_with(""), "t.conf");
     ASSERT_TRUE(result.ok()) << first_error(result);
     const ListenerConfig& web = result.config->listeners.at(0);
@@ -25,7 +25,7 @@ TEST(SourceLimitConfig, BothLimitsAreOffByDefault) {
     EXPECT_EQ(web.rate_per_source, 0u);
 }
 
-TEST(SourceLimitConfig, ParsesBothKeys) {
+TEST(ListenerSectionSourceLimit, ParsesBothKeys) {
     ConfigParseResult result =
         parse_config(listener_with("max_conn_per_source = 20\nrate_per_source = 50\n"), "t.conf");
     ASSERT_TRUE(result.ok()) << first_error(result);
@@ -34,7 +34,7 @@ TEST(SourceLimitConfig, ParsesBothKeys) {
     EXPECT_EQ(web.rate_per_source, 50u);
 }
 
-TEST(SourceLimitConfig, ZeroMeansUnlimitedAndTheLargestValuesAreAccepted) {
+TEST(ListenerSectionSourceLimit, ZeroMeansUnlimitedAndTheLargestValuesAreAccepted) {
     ConfigParseResult zero = parse_config(listener_with("max_conn_per_source = 0\nrate_per_source = 0\n"), "t.conf");
     ASSERT_TRUE(zero.ok()) << first_error(zero);
     EXPECT_EQ(zero.config->listeners.at(0).max_conn_per_source, 0u);
@@ -45,7 +45,7 @@ TEST(SourceLimitConfig, ZeroMeansUnlimitedAndTheLargestValuesAreAccepted) {
     EXPECT_EQ(big.config->listeners.at(0).rate_per_source, 1000000u);
 }
 
-TEST(SourceLimitConfig, BadValuesAreErrorsWithTheirLine) {
+TEST(ListenerSectionSourceLimit, BadValuesAreErrorsWithTheirLine) {
     // Line 6 is the first after the listener's bind and backend.
     const std::pair<std::string, std::string> cases[] = {
         {"max_conn_per_source = -1", "bad max_conn_per_source '-1' (expected a number 0..4294967295)"},
@@ -62,13 +62,13 @@ TEST(SourceLimitConfig, BadValuesAreErrorsWithTheirLine) {
     }
 }
 
-TEST(SourceLimitConfig, AKeyGivenTwiceIsAnError) {
+TEST(ListenerSectionSourceLimit, AKeyGivenTwiceIsAnError) {
     ConfigParseResult result = parse_config(listener_with("rate_per_source = 5\nrate_per_source = 6\n"), "t.conf");
     ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_EQ(result.errors[0].to_string(), "t.conf:7: listener 'web': rate_per_source given twice (lines 6 and 7)");
 }
 
-TEST(SourceLimitConfig, FormatConfigWritesTheLimitsAndReadsThemBack) {
+TEST(ListenerSectionSourceLimit, FormatConfigWritesTheLimitsAndReadsThemBack) {
     ConfigParseResult result =
         parse_config(listener_with("max_conn_per_source = 7\nrate_per_source = 3\n"), "t.conf");
     ASSERT_TRUE(result.ok()) << first_error(result);
@@ -81,7 +81,7 @@ TEST(SourceLimitConfig, FormatConfigWritesTheLimitsAndReadsThemBack) {
     EXPECT_EQ(again.config->listeners.at(0).rate_per_source, 3u);
 }
 
-TEST(SourceLimitConfig, UnsetLimitsAreNotWritten) {
+TEST(ListenerSectionSourceLimit, UnsetLimitsAreNotWritten) {
     ConfigParseResult result = parse_config(listener_with("max_conn_per_source = 0\n"), "t.conf");
     ASSERT_TRUE(result.ok()) << first_error(result);
     const std::string text = format_config(*result.config);

@@ -14,7 +14,7 @@ std::string listener_with(std::string_view keys) {
            std::string(keys);
 }
 
-TEST(HealthConfig, DefaultsFollowNginxForPassiveChecksAndLeaveTheRestOff) {
+TEST(ListenerSectionHealth, DefaultsFollowNginxForPassiveChecksAndLeaveTheRestOff) {
     ConfigParseResult result = parse_config(listener_with(""), "t.conf");
     ASSERT_TRUE(result.ok());
     const ListenerConfig& web = result.config->listeners.at(0);
@@ -25,7 +25,7 @@ TEST(HealthConfig, DefaultsFollowNginxForPassiveChecksAndLeaveTheRestOff) {
     EXPECT_EQ(web.agent_interval, Millis(2000));
 }
 
-TEST(HealthConfig, ParsesEveryHealthKey) {
+TEST(ListenerSectionHealth, ParsesEveryHealthKey) {
     ConfigParseResult result = parse_config(listener_with("max_fails = 3\nfail_timeout = 30s\nslow_start = 1m\n"
                                                           "agent_port = 9999\nagent_interval = 500ms\n"),
                                             "t.conf");
@@ -38,13 +38,13 @@ TEST(HealthConfig, ParsesEveryHealthKey) {
     EXPECT_EQ(web.agent_interval, Millis(500));
 }
 
-TEST(HealthConfig, ZeroMaxFailsTurnsPassiveChecksOff) {
+TEST(ListenerSectionHealth, ZeroMaxFailsTurnsPassiveChecksOff) {
     ConfigParseResult result = parse_config(listener_with("max_fails = 0\n"), "t.conf");
     ASSERT_TRUE(result.ok());
     EXPECT_EQ(result.config->listeners.at(0).max_fails, 0u);
 }
 
-TEST(HealthConfig, BadValuesAreErrorsWithTheirLine) {
+TEST(ListenerSectionHealth, BadValuesAreErrorsWithTheirLine) {
     ConfigParseResult result = parse_config(listener_with("max_fails = 1001\nfail_timeout = 0\nslow_start = 2x\n"
                                                           "agent_port = 0\nagent_interval = 0\n"),
                                             "t.conf");
@@ -56,7 +56,7 @@ TEST(HealthConfig, BadValuesAreErrorsWithTheirLine) {
     EXPECT_EQ(result.errors[4].to_string(), "t.conf:11: listener 'web': agent_interval must be greater than 0");
 }
 
-TEST(HealthConfig, FormatConfigWritesChangedHealthKeysAndReadsThemBack) {
+TEST(ListenerSectionHealth, FormatConfigWritesChangedHealthKeysAndReadsThemBack) {
     ConfigParseResult result = parse_config(listener_with("max_fails = 0\nfail_timeout = 90s\nslow_start = 20s\n"
                                                           "agent_port = 7777\nagent_interval = 5s\n"),
                                             "t.conf");
@@ -78,7 +78,7 @@ TEST(HealthConfig, FormatConfigWritesChangedHealthKeysAndReadsThemBack) {
     EXPECT_EQ(a.agent_interval, b.agent_interval);
 }
 
-TEST(HealthConfig, DefaultHealthKeysAreNotWritten) {
+TEST(ListenerSectionHealth, DefaultHealthKeysAreNotWritten) {
     ConfigParseResult result = parse_config(listener_with(""), "t.conf");
     ASSERT_TRUE(result.ok());
     const std::string text = format_config(*result.config);
