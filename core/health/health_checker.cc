@@ -129,9 +129,6 @@ public:
     void run();
 
     std::atomic<bool> stop_requested{false};
-    std::atomic<pid_t> tid{0};
-    std::atomic<uint64_t> checks{0};
-    std::atomic<uint64_t> transitions{0};
 
 private:
     void on_tick(int64_t now);
@@ -183,8 +180,7 @@ private:
 // ------------------------------------------------------------------ loop
 
 void HealthChecker::Loop::run() {
-    pthread_setname_np(pthread_self(), "ringlb-health");
-    tid.store(gettid());
+    pthread_setname_np(pthread_self(), "ringlb-health");  // perf/health_bench.py finds it by name
     int64_t now = monotonic_ms();
     while (!stop_requested.load(std::memory_order_relaxed)) {
         if (now >= next_tick_ms_) {
@@ -463,7 +459,6 @@ void HealthChecker::Loop::launch(uint32_t slot, uint8_t kind, int64_t due_ms, in
     p.sent = 0;
     p.received = 0;
     p.deadline_ms = now + t.lc().check_timeout.count();
-    checks.fetch_add(1, std::memory_order_relaxed);
     submit_step(slot, kind, HcOp::kConnect, now);
 }
 
@@ -612,14 +607,12 @@ void HealthChecker::Loop::finish_agent(uint32_t slot, bool complete, const std::
     if (!p.enabled) return;  // agent_port removed by a reload meanwhile
     line = line.substr(0, line.find('\n'));
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::string error = failure;
-    std::optional<AgentReply> reply;
-    if (complete) reply = parse_agent_reply(line, &error);
+    Result<AgentReply> reply = complete ? parse_agent_reply(line) : Result<AgentReply>(fail(failure));
     if (!reply) {
-        if (error != t.agent_error)
-            spdlog::warn("{} agent check: {}{}", t.label, error,
+        if (reply.error() != t.agent_error)
+            spdlog::warn("{} agent check: {}{}", t.label, reply.error(),
                          complete ? "" : "; keeping the agent's last word");
-        t.agent_error = error;
+        t.agent_error = reply.error();
         return;
     }
     if (!t.agent_error.empty()) spdlog::info("{} agent answers again: '{}'", t.label, line);
@@ -650,7 +643,6 @@ void HealthChecker::Loop::apply(Target& t, std::optional<HealthTransition> trans
         const auto level = transition->to == BackendStatus::kDown ? spdlog::level::warn : spdlog::level::info;
         spdlog::log(level, "{} {} ({})", t.label, status_name(transition->to), transition->reason);
         t.state->transitions.fetch_add(1, std::memory_order_relaxed);
-        transitions.fetch_add(1, std::memory_order_relaxed);
         if (transition->to == BackendStatus::kUp) {
             // Back by checks (or by an operator): old connect failures no longer count.
             // Back because fail_timeout passed: on probation, one failure trips it again.
@@ -707,9 +699,5 @@ void HealthChecker::stop() {
     loop_->stop_requested.store(true);
     if (thread_.joinable()) thread_.join();
 }
-
-pid_t HealthChecker::thread_id() const { return loop_->tid.load(); }
-uint64_t HealthChecker::checks_started() const { return loop_->checks.load(std::memory_order_relaxed); }
-uint64_t HealthChecker::transitions() const { return loop_->transitions.load(std::memory_order_relaxed); }
 
 }  // namespace ringlb
