@@ -4,8 +4,6 @@
 // change, and publishes verdicts and weights into BackendState for the workers.
 #pragma once
 
-#include <sys/types.h>
-
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -39,11 +37,6 @@ public:
     void start();
     // Thread-safe and idempotent: cancels checks in flight, returns once the thread ended.
     void stop();
-
-    // The thread's kernel id, for /proc/self/task/TID (0 before start).
-    pid_t thread_id() const;
-    uint64_t checks_started() const;  // active and agent checks, since start
-    uint64_t transitions() const;     // status changes logged, since start
 
 private:
     class Loop;

@@ -29,7 +29,7 @@ std::optional<uint32_t> parse_percent(std::string_view word) {
 
 // ------------------------------------------------------------------ agent
 
-std::optional<AgentReply> parse_agent_reply(std::string_view line, std::string* error) {
+Result<AgentReply> parse_agent_reply(std::string_view line) {
     line = line.substr(0, line.find('\n'));
     AgentReply reply;
     const size_t sharp = line.find('#');
@@ -59,9 +59,8 @@ std::optional<AgentReply> parse_agent_reply(std::string_view line, std::string* 
         } else if (word.back() == '%') {
             auto percent = parse_percent(word);
             if (!percent || *percent > kMaxAgentPercent) {
-                *error = "bad weight '" + std::string(word) + "' (expected 0% to " +
-                         std::to_string(kMaxAgentPercent) + "%)";
-                return std::nullopt;
+                return fail("bad weight '" + std::string(word) + "' (expected 0% to " +
+                            std::to_string(kMaxAgentPercent) + "%)");
             }
             reply.weight_percent = *percent;
         } else {
@@ -69,10 +68,9 @@ std::optional<AgentReply> parse_agent_reply(std::string_view line, std::string* 
         }
     }
     if (!reply.up && !reply.admin && !reply.weight_percent) {
-        *error = reply.ignored.empty() && reply.description.empty()
-                     ? std::string("empty reply")
-                     : "no state or weight in '" + std::string(trim(line)) + "'";
-        return std::nullopt;
+        return fail(reply.ignored.empty() && reply.description.empty()
+                        ? std::string("empty reply")
+                        : "no state or weight in '" + std::string(trim(line)) + "'");
     }
     return reply;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/config/config.h"
 #include "core/runtime/backend_status.h"
 
@@ -33,8 +34,8 @@ struct AgentReply {
 
 constexpr uint32_t kMaxAgentPercent = 25600;  // weight 1 × 25600% = 256, the largest weight
 
-// Returns nullopt and sets *error when the line names no state and no weight.
-std::optional<AgentReply> parse_agent_reply(std::string_view line, std::string* error);
+// Fails, saying why, when the line names no state and no weight or has a bad weight.
+Result<AgentReply> parse_agent_reply(std::string_view line);
 
 // ------------------------------------------------------------------ passive
 

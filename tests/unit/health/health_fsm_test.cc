@@ -22,10 +22,9 @@ std::optional<HealthTransition> checks(HealthFsm& fsm, int n, bool passed, std::
 }
 
 AgentReply agent(std::string_view line) {
-    std::string error;
-    auto reply = parse_agent_reply(line, &error);
-    EXPECT_TRUE(reply) << line << ": " << error;
-    return reply.value_or(AgentReply{});
+    Result<AgentReply> reply = parse_agent_reply(line);
+    EXPECT_TRUE(reply) << line << ": " << (reply ? "" : reply.error());
+    return reply ? *reply : AgentReply{};
 }
 
 // ------------------------------------------------------------------ rise and fall
@@ -307,16 +306,19 @@ TEST(AgentReply, TakesTheDescriptionAfterASharpAndOnlyTheFirstLine) {
     EXPECT_EQ(reply.description, "disk full");
 }
 
+// The reason an agent reply is refused, or "" when it is accepted.
+std::string refusal(std::string_view line) {
+    Result<AgentReply> reply = parse_agent_reply(line);
+    return reply ? "" : reply.error();
+}
+
 TEST(AgentReply, RejectsRepliesWithNoStateOrWeight) {
-    std::string error;
-    EXPECT_FALSE(parse_agent_reply("", &error));
-    EXPECT_EQ(error, "empty reply");
-    EXPECT_FALSE(parse_agent_reply("hello world\n", &error));
-    EXPECT_EQ(error, "no state or weight in 'hello world'");
-    EXPECT_FALSE(parse_agent_reply("x%", &error));
-    EXPECT_EQ(error, "bad weight 'x%' (expected 0% to 25600%)");
-    EXPECT_FALSE(parse_agent_reply("25601%", &error));
-    EXPECT_FALSE(parse_agent_reply("#just a comment", &error));
+    EXPECT_EQ(refusal(""), "empty reply");
+    EXPECT_EQ(refusal("hello world\n"), "no state or weight in 'hello world'");
+    EXPECT_EQ(refusal("x%"), "bad weight 'x%' (expected 0% to 25600%)");
+    EXPECT_EQ(refusal("25601%"), "bad weight '25601%' (expected 0% to 25600%)");
+    EXPECT_EQ(refusal("#just a comment"), "no state or weight in ''");
+    EXPECT_EQ(refusal("up 25600%"), "");
 }
 
 // ------------------------------------------------------------------ passive windows
