@@ -53,7 +53,13 @@ private:
 
     void run();
     void accept_clients(int listen_fd, bool http);
-    bool peer_allowed(int fd, std::string* who) const;
+    // Who is on the other end of a control connection ("uid 1000 (pid 42)"), and
+    // whether it may use the socket: root, our own uid, or a member of the group.
+    struct Peer {
+        std::string who;
+        bool allowed = false;
+    };
+    Peer identify_peer(int fd) const;
     void on_client_event(Client& client, uint32_t events);
     void read_client(Client& client);
     void process_control_input(Client& client);
