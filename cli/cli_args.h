@@ -1,10 +1,10 @@
 // ringlbctl's command line (DESIGN §7) → a control request. Pure: no I/O.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/control/control_proto.h"
 
 namespace ringlb {
@@ -20,14 +20,9 @@ struct CliInvocation {
     Request request;
 };
 
-struct CliParse {
-    std::optional<CliInvocation> invocation;
-    std::string error;  // set when the command line is wrong
-};
-
 // args: argv[1..]. Options (--socket PATH, --json, --timeout S, --help) may
-// stand anywhere; --opt=value works too.
-CliParse parse_cli(const std::vector<std::string>& args);
+// stand anywhere; --opt=value works too. Fails with what is wrong with the command line.
+Result<CliInvocation> parse_cli(const std::vector<std::string>& args);
 
 std::string cli_usage();
 

@@ -107,12 +107,12 @@ Exchange exchange(const std::string& path, const std::string& request, double ti
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    CliParse parsed = parse_cli(args);
-    if (!parsed.invocation) {
-        std::cerr << "ringlbctl: " << parsed.error << "\n(ringlbctl --help lists the commands)\n";
+    Result<CliInvocation> parsed = parse_cli(args);
+    if (!parsed) {
+        std::cerr << "ringlbctl: " << parsed.error() << "\n(ringlbctl --help lists the commands)\n";
         return kRefused;
     }
-    const CliInvocation& cli = *parsed.invocation;
+    const CliInvocation& cli = *parsed;
     if (cli.help) {
         std::cout << cli_usage();
         return 0;

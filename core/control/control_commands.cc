@@ -335,9 +335,9 @@ std::string execute_request(const Request& request, const ControlContext& contex
 }
 
 std::string handle_control_line(std::string_view line, const ControlContext& context) {
-    ParsedRequest parsed = parse_request(line);
-    if (!parsed.request) return format_error(parsed.error);
-    return execute_request(*parsed.request, context);
+    Result<Request> request = parse_request(line);
+    if (!request) return format_error(request.error());
+    return execute_request(*request, context);
 }
 
 }  // namespace ringlb
