@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <span>
 
 #include "core/config/config_parse.h"
 
@@ -143,19 +144,37 @@ Result<void> parse_listener_add_flags(Words& words, Request& request) {
     return {};
 }
 
+struct SubCommand {
+    std::string_view word;
+    CommandKind kind;
+};
+
+// The word after `verb` as one of `commands` ("listener" "add" → kListenerAdd);
+// `expected` lists their words for the error.
+Result<CommandKind> take_subcommand(Words& words, const std::string& verb, std::span<const SubCommand> commands,
+                                    const std::string& expected) {
+    Result<std::string> what = words.take(expected + " after '" + verb + "'");
+    if (!what) return fail(what.error());
+    for (const SubCommand& command : commands)
+        if (command.word == *what) return command.kind;
+    return fail("unknown command '" + verb + " " + *what + "' (expected " + expected + ")");
+}
+
+constexpr SubCommand kListenerCommands[] = {{"list", CommandKind::kListenerList},
+                                            {"show", CommandKind::kListenerShow},
+                                            {"add", CommandKind::kListenerAdd},
+                                            {"remove", CommandKind::kListenerRemove}};
+constexpr SubCommand kBackendCommands[] = {{"add", CommandKind::kBackendAdd},
+                                           {"remove", CommandKind::kBackendRemove},
+                                           {"set", CommandKind::kBackendSet}};
+
 // listener list | show NAME | remove NAME | add NAME --bind ... --backend ...
 Result<Request> parse_listener_command(Words& words) {
-    Result<std::string> what = words.take("list, show, add or remove after 'listener'");
-    if (!what) return fail(what.error());
+    Result<CommandKind> kind = take_subcommand(words, "listener", kListenerCommands, "list, show, add or remove");
+    if (!kind) return fail(kind.error());
     Request request;
-    if (*what == "list") {
-        request.kind = CommandKind::kListenerList;
-        return request;
-    }
-    if (*what == "show") request.kind = CommandKind::kListenerShow;
-    else if (*what == "remove") request.kind = CommandKind::kListenerRemove;
-    else if (*what == "add") request.kind = CommandKind::kListenerAdd;
-    else return fail("unknown command 'listener " + *what + "' (expected list, show, add or remove)");
+    request.kind = *kind;
+    if (request.kind == CommandKind::kListenerList) return request;
     if (Result<void> set = store(request.listener, take_listener_name(words, "the listener's name")); !set)
         return fail(set.error());
     if (request.kind == CommandKind::kListenerAdd)
@@ -164,14 +183,16 @@ Result<Request> parse_listener_command(Words& words) {
 }
 
 // The flags each backend command takes: --weight (add, set), --backup (add), --state (set).
-Result<void> parse_backend_flag(Words& words, const Flag& flag, const std::string& what, Request& request) {
-    if (flag.name == "backup" && what == "add") {
+Result<void> parse_backend_flag(Words& words, const Flag& flag, Request& request) {
+    const CommandKind kind = request.kind;
+    if (flag.name == "backup" && kind == CommandKind::kBackendAdd) {
         if (flag.inline_value) return fail("--backup takes no value");
         request.backup = true;
         return {};
     }
-    if (!(flag.name == "weight" && what != "remove") && !(flag.name == "state" && what == "set"))
-        return unknown_flag(flag, "backend " + what);
+    if (!(flag.name == "weight" && kind != CommandKind::kBackendRemove) &&
+        !(flag.name == "state" && kind == CommandKind::kBackendSet))
+        return unknown_flag(flag, std::string(command_name(kind)));
     Result<std::string> value = words.value(flag);
     if (!value) return fail(value.error());
     if (flag.name == "weight") return store(request.weight, parse_weight(*value));
@@ -183,13 +204,10 @@ Result<void> parse_backend_flag(Words& words, const Flag& flag, const std::strin
 
 // backend add|remove|set LISTENER ADDR:PORT [flags]
 Result<Request> parse_backend_command(Words& words) {
-    Result<std::string> what = words.take("add, remove or set after 'backend'");
-    if (!what) return fail(what.error());
+    Result<CommandKind> kind = take_subcommand(words, "backend", kBackendCommands, "add, remove or set");
+    if (!kind) return fail(kind.error());
     Request request;
-    if (*what == "add") request.kind = CommandKind::kBackendAdd;
-    else if (*what == "remove") request.kind = CommandKind::kBackendRemove;
-    else if (*what == "set") request.kind = CommandKind::kBackendSet;
-    else return fail("unknown command 'backend " + *what + "' (expected add, remove or set)");
+    request.kind = *kind;
     if (Result<void> set = store(request.listener, take_listener_name(words, "the listener's name")); !set)
         return fail(set.error());
     Result<std::string> address = words.take("the backend's ADDR:PORT");
@@ -197,9 +215,9 @@ Result<Request> parse_backend_command(Words& words) {
     if (Result<void> set = store(request.address, parse_address(*address, "backend address")); !set)
         return fail(set.error());
     Result<void> flags =
-        for_each_flag(words, [&](const Flag& flag) { return parse_backend_flag(words, flag, *what, request); });
+        for_each_flag(words, [&](const Flag& flag) { return parse_backend_flag(words, flag, request); });
     if (!flags) return fail(flags.error());
-    if (*what == "set" && !request.weight && !request.state)
+    if (request.kind == CommandKind::kBackendSet && !request.weight && !request.state)
         return fail("backend set: give --weight N and/or --state S");
     return request;
 }

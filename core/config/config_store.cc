@@ -131,11 +131,6 @@ Result<void> ConfigStore::reload(const Apply& apply) {
     return {};
 }
 
-std::shared_ptr<const Config> ConfigStore::current() const {
-    std::lock_guard lock(mutex_);
-    return current_;
-}
-
 Result<void> ConfigStore::update(const Change& change, const Apply& apply) {
     std::lock_guard lock(mutex_);
     if (!current_ || !loaded_) return fail("no configuration loaded");

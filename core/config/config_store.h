@@ -47,8 +47,6 @@ public:
     // Serialised with load/reload: safe from any thread.
     Result<void> update(const Change& change, const Apply& apply);
 
-    std::shared_ptr<const Config> current() const;
-
     // The comment that opens every file this store writes.
     static std::string header(const std::string& path);
 

@@ -58,8 +58,6 @@ public:
     std::shared_ptr<const RuntimeSnapshot> snapshot() const { return snapshots_.load(); }
     std::shared_ptr<const Config> config() const;
     DaemonStatus status() const;
-    // Workers write their access log lines through access_log().writer(index).
-    AccessLog& access_log() { return *access_log_; }
 
     static void block_signals();
 

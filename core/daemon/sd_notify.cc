@@ -113,10 +113,6 @@ void SystemdNotifier::watchdog() const {
     if (enabled()) send("WATCHDOG=1");
 }
 
-void SystemdNotifier::status(std::string_view text) const {
-    if (enabled()) send(std::string("STATUS=").append(text));
-}
-
 SystemdWatchdog::SystemdWatchdog(const SystemdNotifier& notifier, std::function<std::vector<uint64_t>()> heartbeats)
     : notifier_(notifier), heartbeats_(std::move(heartbeats)) {}
 

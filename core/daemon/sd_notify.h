@@ -64,7 +64,6 @@ public:
     void reloading() const;
     void stopping() const;
     void watchdog() const;
-    void status(std::string_view text) const;
     // Any message, "KEY=VALUE" lines; returns false when it could not be sent.
     bool send(std::string_view message) const;
 
