@@ -11,6 +11,11 @@ namespace ringlb {
 
 inline constexpr const char* kDefaultControlSocket = "/run/ringlb/ringlbd.sock";
 
+// ringlbctl's exit status (DESIGN §7, and cli_usage): a wrong command line is "refused".
+inline constexpr int kExitDone = 0;
+inline constexpr int kExitRefused = 1;      // by ringlbd, or a wrong command line
+inline constexpr int kExitUnreachable = 2;  // no answer from ringlbd, or not one it would give
+
 struct CliInvocation {
     std::string socket = kDefaultControlSocket;
     bool json = false;
