@@ -1,5 +1,6 @@
-// ringlbctl's human output: aligned tables and key/value blocks built from
-// ringlbd's JSON responses. Pure: text in, text out.
+// ringlbctl's output: aligned tables and key/value blocks built from ringlbd's
+// JSON responses, and what is printed (and exited with) for an answer. Pure:
+// text in, text out.
 #pragma once
 
 #include <string>

@@ -258,7 +258,7 @@ Result<json> backend_set(const Request& request, const ControlContext& context) 
 }
 
 // The body of the response to `request` (format_ok adds "ok"), or why it failed.
-Result<json> run(const Request& request, const ControlContext& context) {
+Result<json> run_command(const Request& request, const ControlContext& context) {
     auto config = context.config();
     auto snapshot = context.snapshot();
     switch (request.kind) {
@@ -319,7 +319,7 @@ bool changes_config(CommandKind kind) {
 std::string execute_request(const Request& request, const ControlContext& context) {
     try {
         if (!context.config()) return format_error("ringlbd has no configuration");
-        Result<json> body = run(request, context);
+        Result<json> body = run_command(request, context);
         // Every change is logged: the daemon log is the audit trail of ringlbctl.
         if (changes_config(request.kind)) {
             std::string line = format_request(request);

@@ -213,7 +213,7 @@ void ControlServer::run() {
             auto it = clients_.find(int(tag));
             if (it != clients_.end()) on_client_event(*it->second, events[i].events);
         }
-        next_expiry_ms = expire_idle(monotonic_ms());
+        next_expiry_ms = expire_clients(monotonic_ms());
     }
 }
 
@@ -426,7 +426,7 @@ void ControlServer::close_client(int fd) {
     clients_.erase(it);
 }
 
-int64_t ControlServer::expire_idle(int64_t now_ms) {
+int64_t ControlServer::expire_clients(int64_t now_ms) {
     int64_t next = INT64_MAX;
     std::vector<int> idle;
     std::vector<int> too_slow;

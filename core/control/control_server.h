@@ -67,7 +67,9 @@ private:
     void write_client(Client& client);
     void update_interest(Client& client);
     void close_client(int fd);
-    int64_t expire_idle(int64_t now_ms);
+    // Closes clients idle too long and those whose request is not whole in time;
+    // returns when the next one is due (INT64_MAX: none).
+    int64_t expire_clients(int64_t now_ms);
     void close_for_request_timeout(Client& client);
 
     ControlServerOptions options_;

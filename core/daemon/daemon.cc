@@ -1,3 +1,5 @@
+// Daemon: snapshots built from configs, the threads that serve them, and the main
+// thread's signal loop (reload, access log reopen, graceful stop).
 #include "core/daemon/daemon.h"
 
 #include <sched.h>
@@ -33,6 +35,15 @@ bool refresh_listener_maglev(const ListenerRuntime& listener) {
 
 constexpr long kPeriodicMs = 200;
 constexpr int64_t kProgressLookMs = 2000;  // a worker ticks every 100 ms even when idle
+
+// The signals the main thread takes with sigtimedwait; blocked in every thread.
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    return set;
+}
+
 }  // namespace
 
 int resolve_worker_count(int configured) {
@@ -52,9 +63,7 @@ Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config>
 Daemon::~Daemon() = default;
 
 void Daemon::block_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    const sigset_t set = handled_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -196,7 +205,6 @@ ControlContext Daemon::control_context() {
     context.snapshot = [this] { return snapshot(); };
     context.status = [this] {
         DaemonStatus s = status();
-        auto snap = snapshot();
         auto running = config();
         return nlohmann::json{
             {"version", s.version},
@@ -205,7 +213,7 @@ ControlContext Daemon::control_context() {
             {"workers", s.workers},
             {"config", s.config_path},
             {"listeners", running ? running->listeners.size() : 0},
-            {"listeners_bound", s.listeners},
+            {"listeners_bound", s.listeners_bound},
             {"vrrp", vrrp_status_json()},
             {"access_log", {{"path", access_log_->path()},
                             {"lines", access_log_->lines_written()},
@@ -360,9 +368,7 @@ int Daemon::run() {
     watchdog_->start();
     progress_ = std::make_unique<ProgressGate>(worker_heartbeats());
     next_progress_look_ms_ = monotonic_ms() + kProgressLookMs;
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    const sigset_t set = handled_signals();
     const timespec period{0, kPeriodicMs * 1000000};
     for (;;) {
         int sig = sigtimedwait(&set, nullptr, &period);

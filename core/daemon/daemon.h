@@ -29,7 +29,7 @@ struct DaemonStatus {
     int64_t uptime_ms = 0;
     int workers = 0;
     std::string config_path;
-    size_t listeners = 0;
+    size_t listeners_bound = 0;  // in the running snapshot
 };
 
 class Daemon {
