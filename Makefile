@@ -20,6 +20,8 @@ LIB_SRCS  := $(CORE_SRCS) $(VRRP_SRCS)
 LIB_OBJS  := $(LIB_SRCS:%.cc=$(OBJ)/%.o)
 CLI_SRCS  := $(wildcard cli/*.cc)
 CLI_OBJS  := $(CLI_SRCS:%.cc=$(OBJ)/%.o)
+# ringlbctl's pure parts (all but its main), which unit_tests link too.
+CLI_LIB_OBJS := $(filter-out $(OBJ)/cli/ringlbctl.o,$(CLI_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.cc tests/unit/*/*.cc)
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(OBJ)/%.o)
 PERF_SRCS := $(wildcard perf/*.cc)
@@ -46,7 +48,7 @@ $(BUILD)/ringlbd: $(OBJ)/core/daemon/main.o $(BUILD)/libringlb.a
 $(BUILD)/ringlbctl: $(CLI_OBJS) $(BUILD)/libringlb.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libringlb.a
+$(BUILD)/unit_tests: $(UNIT_OBJS) $(CLI_LIB_OBJS) $(BUILD)/libringlb.a
 	$(CXX) $(CXXFLAGS) $^ -o $@ -lgtest_main -lgtest $(LDLIBS)
 
 $(BUILD)/perf/%: perf/%.cc

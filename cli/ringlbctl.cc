@@ -1,6 +1,7 @@
 // ringlbctl: sends one request to ringlbd's control socket and prints the
 // answer as a table (default) or as the raw JSON line (--json).
-// Exit status: 0 done, 1 refused, 2 ringlbd unreachable (DESIGN §7).
+// Exit status: 0 done, 1 refused, 2 ringlbd unreachable (DESIGN §7). The I/O
+// only: the command line is cli_args, what is printed for an answer is table.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -12,8 +13,6 @@
 #include <iostream>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/cli_args.h"
 #include "cli/table.h"
 #include "core/base/unique_fd.h"
@@ -23,31 +22,20 @@ using namespace ringlb;
 
 namespace {
 
-constexpr int kRefused = 1;
-constexpr int kUnreachable = 2;
 constexpr size_t kMaxResponse = 64 << 20;
 
-struct Exchange {
-    std::string response;  // one line without its '\n'
-    std::string error;     // why there is none
-};
-
-// Connects, sends `request`, reads one line back, all within timeout_s.
-Exchange exchange(const std::string& path, const std::string& request, double timeout_s) {
-    Exchange result;
+// Connects, sends `request`, reads one line back, all within timeout_s. The
+// answer line without its '\n', or why there is none.
+Result<std::string> exchange(const std::string& path, const std::string& request, double timeout_s) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
-    if (path.size() >= sizeof(address.sun_path)) {
-        result.error = "socket path too long: " + path;
-        return result;
-    }
+    if (path.size() >= sizeof(address.sun_path)) return fail("socket path too long: " + path);
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
         const int error = errno;
-        result.error = "cannot connect to " + path + ": " + std::strerror(error) +
-                       (error == EACCES ? " (root or the group ringlb may use it)" : " (is ringlbd running?)");
-        return result;
+        return fail("cannot connect to " + path + ": " + std::strerror(error) +
+                    (error == EACCES ? " (root or the group ringlb may use it)" : " (is ringlbd running?)"));
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     auto wait = [&](short events) {
@@ -62,43 +50,25 @@ Exchange exchange(const std::string& path, const std::string& request, double ti
     };
     size_t sent = 0;
     while (sent < request.size()) {
-        if (!wait(POLLOUT)) {
-            result.error = "timed out sending the request to " + path;
-            return result;
-        }
+        if (!wait(POLLOUT)) return fail("timed out sending the request to " + path);
         ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         // ringlbd may have answered and hung up already (a refused peer): read that answer.
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) break;
-        if (n < 0) {
-            result.error = "sending to " + path + ": " + std::strerror(errno);
-            return result;
-        }
+        if (n < 0) return fail("sending to " + path + ": " + std::strerror(errno));
         sent += size_t(n);
     }
     std::string received;
     char buffer[65536];
     for (;;) {
         size_t newline = received.find('\n');
-        if (newline != std::string::npos) {
-            result.response = received.substr(0, newline);
-            return result;
-        }
-        if (received.size() > kMaxResponse) {
-            result.error = "answer from " + path + " too long";
-            return result;
-        }
-        if (!wait(POLLIN)) {
-            result.error = "no answer from " + path + " within " + std::to_string(int(timeout_s)) + " s";
-            return result;
-        }
+        if (newline != std::string::npos) return received.substr(0, newline);
+        if (received.size() > kMaxResponse) return fail("answer from " + path + " too long");
+        if (!wait(POLLIN)) return fail("no answer from " + path + " within " + std::to_string(int(timeout_s)) + " s");
         ssize_t n = ::recv(fd.get(), buffer, sizeof(buffer), MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (n <= 0) {
-            result.error = n == 0 ? "ringlbd closed the connection without answering"
-                                  : std::string("reading from ") + path + ": " + std::strerror(errno);
-            return result;
-        }
+        if (n == 0) return fail("ringlbd closed the connection without answering");
+        if (n < 0) return fail("reading from " + path + ": " + std::strerror(errno));
         received.append(buffer, size_t(n));
     }
 }
@@ -107,39 +77,27 @@ Exchange exchange(const std::string& path, const std::string& request, double ti
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    CliParse parsed = parse_cli(args);
-    if (!parsed.invocation) {
-        std::cerr << "ringlbctl: " << parsed.error << "\n(ringlbctl --help lists the commands)\n";
-        return kRefused;
+    Result<CliInvocation> parsed = parse_cli(args);
+    if (!parsed) {
+        std::cerr << "ringlbctl: " << parsed.error() << "\n(ringlbctl --help lists the commands)\n";
+        return kExitRefused;
     }
-    const CliInvocation& cli = *parsed.invocation;
+    const CliInvocation& cli = *parsed;
     if (cli.help) {
         std::cout << cli_usage();
-        return 0;
+        return kExitDone;
     }
     if (cli.version) {
         std::cout << "ringlbctl " << RINGLB_VERSION << "\n";
-        return 0;
+        return kExitDone;
     }
-    Exchange result = exchange(cli.socket, format_request(cli.request), cli.timeout_s);
-    if (!result.error.empty()) {
-        std::cerr << "ringlbctl: " << result.error << "\n";
-        return kUnreachable;
+    Result<std::string> answer = exchange(cli.socket, format_request(cli.request), cli.timeout_s);
+    if (!answer) {
+        std::cerr << "ringlbctl: " << answer.error() << "\n";
+        return kExitUnreachable;
     }
-    nlohmann::json response = nlohmann::json::parse(result.response, nullptr, false);
-    if (response.is_discarded() || !response.is_object() || !response.contains("ok")) {
-        std::cerr << "ringlbctl: not a ringlbd answer: " << result.response.substr(0, 200) << "\n";
-        return kUnreachable;
-    }
-    const bool ok = response["ok"].is_boolean() && response["ok"].get<bool>();
-    if (cli.json) {
-        std::cout << result.response << "\n";
-        return ok ? 0 : kRefused;
-    }
-    if (!ok) {
-        std::cerr << "ringlbctl: " << response.value("error", std::string("refused")) << "\n";
-        return kRefused;
-    }
-    std::cout << render_response(cli.request.kind, response);
-    return 0;
+    CliOutput output = present_answer(cli.request.kind, cli.json, *answer);
+    std::cout << output.out;
+    std::cerr << output.err;
+    return output.exit_status;
 }

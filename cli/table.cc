@@ -211,6 +211,16 @@ std::string format_uptime(int64_t ms) {
     return std::to_string(s) + "s";
 }
 
+CliOutput present_answer(CommandKind kind, bool json_output, std::string_view line) {
+    json response = json::parse(line, nullptr, false);
+    if (response.is_discarded() || !response.is_object() || !response.contains("ok"))
+        return {kExitUnreachable, "", "ringlbctl: not a ringlbd answer: " + std::string(line.substr(0, 200)) + "\n"};
+    const bool ok = response["ok"].is_boolean() && response["ok"].get<bool>();
+    if (json_output) return {ok ? kExitDone : kExitRefused, std::string(line) + "\n", ""};
+    if (!ok) return {kExitRefused, "", "ringlbctl: " + response.value("error", std::string("refused")) + "\n"};
+    return {kExitDone, render_response(kind, response), ""};
+}
+
 std::string render_response(CommandKind kind, const json& response) {
     switch (kind) {
         case CommandKind::kStatus: return render_status(response);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 declare -A groups=(
-  [build]="g++ make pkg-config liburing-dev libboost-program-options-dev libspdlog-dev libfmt-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libsystemd-dev libgtest-dev"
+  [build]="g++ make pkg-config liburing-dev libboost-program-options-dev libspdlog-dev libfmt-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libgtest-dev"
   [test]="python3 python3-pytest iproute2 iptables procps keepalived util-linux"
   [bench]="haproxy nginx-light libnginx-mod-stream valgrind util-linux"
   [deb]="debhelper dpkg-dev"

@@ -18,18 +18,18 @@ namespace {
 
 std::string errno_text(int error) { return std::strerror(error); }
 
-// Reads the whole file; returns 0 or an errno value.
-int read_file(const std::string& path, std::string* text) {
+// The whole file, or why it cannot be read (strerror's text).
+Result<std::string> read_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return errno;
-    text->clear();
+    if (!fd) return fail(errno_text(errno));
+    std::string text;
     char buffer[65536];
     for (;;) {
         ssize_t n = ::read(fd.get(), buffer, sizeof(buffer));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno;
-        if (n == 0) return 0;
-        text->append(buffer, size_t(n));
+        if (n < 0) return fail(errno_text(errno));
+        if (n == 0) return text;
+        text.append(buffer, size_t(n));
     }
 }
 
@@ -40,19 +40,20 @@ struct FileOwner {
 };
 
 // Writes `text` to `path` (created or truncated) with the given mode and owner
-// and fsyncs it. Returns "" or the error.
-std::string write_synced(const std::string& path, const std::string& text, const FileOwner& owner) {
+// and fsyncs it; on a failure the partial file is removed.
+Result<void> write_synced(const std::string& path, const std::string& text, const FileOwner& owner) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, owner.mode));
-    if (!fd) return "cannot create " + path + ": " + errno_text(errno);
+    if (!fd) return fail("cannot create " + path + ": " + errno_text(errno));
+    auto remove_and_fail = [&](const char* what) {
+        Failure failure = fail(std::string(what) + path + ": " + errno_text(errno));
+        ::unlink(path.c_str());
+        return failure;
+    };
     size_t done = 0;
     while (done < text.size()) {
         ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            std::string error = "cannot write " + path + ": " + errno_text(errno);
-            ::unlink(path.c_str());
-            return error;
-        }
+        if (n < 0) return remove_and_fail("cannot write ");
         done += size_t(n);
     }
     // O_CREAT's mode went through the umask; keep the original file's exactly.
@@ -60,17 +61,9 @@ std::string write_synced(const std::string& path, const std::string& text, const
     if (owner.uid != uid_t(-1) && fchown(fd.get(), owner.uid, owner.gid) != 0) {
         // Not root: the file stays ours, which is what a non-root daemon can do.
     }
-    if (::fsync(fd.get()) != 0) {
-        std::string error = "cannot fsync " + path + ": " + errno_text(errno);
-        ::unlink(path.c_str());
-        return error;
-    }
-    if (::close(fd.release()) != 0) {
-        std::string error = "cannot write " + path + ": " + errno_text(errno);
-        ::unlink(path.c_str());
-        return error;
-    }
-    return "";
+    if (::fsync(fd.get()) != 0) return remove_and_fail("cannot fsync ");
+    if (::close(fd.release()) != 0) return remove_and_fail("cannot write ");
+    return {};
 }
 
 std::string directory_of(const std::string& path) {
@@ -106,60 +99,55 @@ std::string ConfigStore::header(const std::string& path) {
 
 ConfigParseResult ConfigStore::load() {
     std::lock_guard lock(mutex_);
-    std::string text;
-    if (int error = read_file(path_, &text); error != 0) {
+    Result<std::string> text = read_file(path_);
+    if (!text) {
         ConfigParseResult result;
-        result.errors.push_back({path_, 0, "cannot read: " + errno_text(error)});
+        result.errors.push_back({path_, 0, "cannot read: " + text.error()});
         return result;
     }
-    ConfigParseResult result = parse_config(text, path_);
+    ConfigParseResult result = parse_config(*text, path_);
     if (result.ok()) {
         current_ = result.config;
-        loaded_text_ = std::move(text);
+        loaded_text_ = std::move(*text);
         loaded_ = true;
     }
     return result;
 }
 
-std::string ConfigStore::reload(const Apply& apply) {
+Result<void> ConfigStore::reload(const Apply& apply) {
     std::lock_guard lock(mutex_);
-    std::string text;
-    if (int error = read_file(path_, &text); error != 0) return path_ + ":0: cannot read: " + errno_text(error);
-    ConfigParseResult result = parse_config(text, path_);
+    Result<std::string> text = read_file(path_);
+    if (!text) return fail(path_ + ":0: cannot read: " + text.error());
+    ConfigParseResult result = parse_config(*text, path_);
     if (!result.ok()) {
         std::string why;
         for (const ConfigError& error : result.errors) why += (why.empty() ? "" : "\n") + error.to_string();
-        return why;
+        return fail(why);
     }
-    if (std::string error = apply(result.config); !error.empty()) return error;
+    if (Result<void> applied = apply(result.config); !applied) return applied;
     current_ = result.config;
-    loaded_text_ = std::move(text);
+    loaded_text_ = std::move(*text);
     loaded_ = true;
-    return "";
+    return {};
 }
 
-std::shared_ptr<const Config> ConfigStore::current() const {
+Result<void> ConfigStore::update(const Change& change, const Apply& apply) {
     std::lock_guard lock(mutex_);
-    return current_;
-}
-
-std::string ConfigStore::update(const Change& change, const Apply& apply) {
-    std::lock_guard lock(mutex_);
-    if (!current_ || !loaded_) return "no configuration loaded";
+    if (!current_ || !loaded_) return fail("no configuration loaded");
     Config next = *current_;
-    if (std::string error = change(next); !error.empty()) return error;
+    if (Result<void> changed = change(next); !changed) return changed;
     const std::string text = header(path_) + format_config(next);
     ConfigParseResult parsed = parse_config(text, path_);
-    if (!parsed.ok()) return join_messages(parsed.errors);
+    if (!parsed.ok()) return fail(join_messages(parsed.errors));
     return persist_and_apply(text, parsed.config, apply);
 }
 
-std::string ConfigStore::persist_and_apply(const std::string& text, std::shared_ptr<const Config> next,
-                                           const Apply& apply) {
+Result<void> ConfigStore::persist_and_apply(const std::string& text, std::shared_ptr<const Config> next,
+                                            const Apply& apply) {
     const std::string changed = path_ + " changed on disk since it was loaded; run 'ringlbctl reload'";
-    std::string on_disk;
-    if (int error = read_file(path_, &on_disk); error != 0) return changed + " (cannot read it: " + errno_text(error) + ")";
-    if (on_disk != loaded_text_) return changed;
+    Result<std::string> on_disk = read_file(path_);
+    if (!on_disk) return fail(changed + " (cannot read it: " + on_disk.error() + ")");
+    if (*on_disk != loaded_text_) return fail(changed);
 
     const std::string target = resolve_target(path_);
     FileOwner owner;
@@ -169,27 +157,27 @@ std::string ConfigStore::persist_and_apply(const std::string& text, std::shared_
     const std::string backup = target + ".bak";
     const std::string backup_temp = backup + ".tmp";
 
-    if (std::string error = write_synced(temp, text, owner); !error.empty()) return error;
-    if (std::string error = write_synced(backup_temp, loaded_text_, owner); !error.empty()) {
+    if (Result<void> written = write_synced(temp, text, owner); !written) return written;
+    if (Result<void> written = write_synced(backup_temp, loaded_text_, owner); !written) {
         ::unlink(temp.c_str());
-        return error;
+        return written;
     }
     if (::rename(backup_temp.c_str(), backup.c_str()) != 0) {
-        std::string error = "cannot rename " + backup_temp + " to " + backup + ": " + errno_text(errno);
+        Failure failure = fail("cannot rename " + backup_temp + " to " + backup + ": " + errno_text(errno));
         ::unlink(backup_temp.c_str());
         ::unlink(temp.c_str());
-        return error;
+        return failure;
     }
-    if (std::string error = apply(next); !error.empty()) {
+    if (Result<void> applied = apply(next); !applied) {
         ::unlink(temp.c_str());
-        return error;
+        return applied;
     }
     if (::rename(temp.c_str(), target.c_str()) != 0) {
         std::string error = "cannot rename " + temp + " to " + target + ": " + errno_text(errno);
         ::unlink(temp.c_str());
-        std::string undo = apply(current_);
-        if (!undo.empty()) return error + "; restoring the previous configuration failed too: " + undo;
-        return error + "; the change was undone";
+        Result<void> undone = apply(current_);
+        if (!undone) return fail(error + "; restoring the previous configuration failed too: " + undone.error());
+        return fail(error + "; the change was undone");
     }
     // The rename is durable once the directory is synced; failing that, the
     // change is live and in the file, and a crash might bring back the old one.
@@ -197,7 +185,7 @@ std::string ConfigStore::persist_and_apply(const std::string& text, std::shared_
     if (dir) ::fsync(dir.get());
     current_ = std::move(next);
     loaded_text_ = text;
-    return "";
+    return {};
 }
 
 }  // namespace ringlb

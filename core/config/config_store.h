@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/base/result.h"
 #include "core/config/config.h"
 #include "core/config/config_parse.h"
 
@@ -17,10 +18,10 @@ namespace ringlb {
 
 class ConfigStore {
 public:
-    // Applies a config to the running daemon: "" on success, else why not.
-    using Apply = std::function<std::string(std::shared_ptr<const Config>)>;
-    // Edits a copy of the current config: "" on success, else why not.
-    using Change = std::function<std::string(Config&)>;
+    // Applies a config to the running daemon, or fails with why not.
+    using Apply = std::function<Result<void>(std::shared_ptr<const Config>)>;
+    // Edits a copy of the current config, or fails with why not.
+    using Change = std::function<Result<void>(Config&)>;
 
     explicit ConfigStore(std::string path);
 
@@ -32,7 +33,7 @@ public:
 
     // Reads and parses the file and applies it. On any error (every FILE:LINE
     // error, one per line, or the apply error) nothing changes.
-    std::string reload(const Apply& apply);
+    Result<void> reload(const Apply& apply);
 
     // Copies the current config, edits it with `change`, validates it exactly
     // as the file would be parsed, applies it and persists it. Order, so that a
@@ -44,15 +45,13 @@ public:
     //      fails, apply the previous config again and report both.
     // Errors carry no FILE:LINE (the lines would be those of generated text).
     // Serialised with load/reload: safe from any thread.
-    std::string update(const Change& change, const Apply& apply);
-
-    std::shared_ptr<const Config> current() const;
+    Result<void> update(const Change& change, const Apply& apply);
 
     // The comment that opens every file this store writes.
     static std::string header(const std::string& path);
 
 private:
-    std::string persist_and_apply(const std::string& text, std::shared_ptr<const Config> next, const Apply& apply);
+    Result<void> persist_and_apply(const std::string& text, std::shared_ptr<const Config> next, const Apply& apply);
 
     const std::string path_;
     mutable std::mutex mutex_;

@@ -141,7 +141,7 @@ json stats_json(const ListenerConfig& listener, const RuntimeSnapshot* snapshot)
 
 // A listener section in config syntax, parsed by the config parser itself, so
 // that --scheduler and --check are read (and refused) exactly as in the file.
-std::string build_listener(const Request& request, ListenerConfig* out) {
+Result<ListenerConfig> build_listener(const Request& request) {
     std::string text = "[listener." + request.listener + "]\n";
     text += "bind = " + request.bind->to_string() + "\n";
     if (request.scheduler) text += "scheduler = " + *request.scheduler + "\n";
@@ -150,7 +150,7 @@ std::string build_listener(const Request& request, ListenerConfig* out) {
         const BackendSpec& spec = request.backends[i];
         for (size_t j = 0; j < i; ++j)
             if (request.backends[j].address == spec.address)
-                return "backend " + spec.address.to_string() + " given twice";
+                return fail("backend " + spec.address.to_string() + " given twice");
         text += "backend = " + spec.address.to_string();
         if (spec.weight) text += " weight=" + std::to_string(*spec.weight);
         if (spec.backup) text += " backup";
@@ -160,119 +160,120 @@ std::string build_listener(const Request& request, ListenerConfig* out) {
     if (!parsed.ok()) {
         std::string why;
         for (const ConfigError& error : parsed.errors) why += (why.empty() ? "" : "; ") + error.message;
-        return why;
+        return fail(why);
     }
-    *out = parsed.config->listeners.at(0);
-    return "";
+    return parsed.config->listeners.at(0);
 }
 
-std::string respond_after_update(const ControlContext& context, const std::string& error, const std::string& listener,
-                                 const std::string& message) {
-    if (!error.empty()) return format_error(error);
+// The body of a change's response: its message and, while it exists, the listener it changed.
+Result<json> after_update(const ControlContext& context, const Result<void>& updated, const std::string& listener,
+                          const std::string& message) {
+    if (!updated) return fail(updated.error());
     json body = {{"message", message}};
     auto config = context.config();
     auto snapshot = context.snapshot();
     if (config && !listener.empty())
         if (const ListenerConfig* lc = config->find_listener(listener))
             body["listener"] = listener_json(*lc, snapshot.get(), false);
-    return format_ok(std::move(body));
+    return body;
 }
 
-std::string listener_add(const Request& request, const ControlContext& context) {
-    std::string error = context.update([&](Config& config) -> std::string {
-        if (find_listener(config, request.listener)) return "listener '" + request.listener + "' already exists";
+Result<json> listener_add(const Request& request, const ControlContext& context) {
+    Result<void> updated = context.update([&](Config& config) -> Result<void> {
+        if (find_listener(config, request.listener)) return fail("listener '" + request.listener + "' already exists");
         for (const ListenerConfig& other : config.listeners)
             if (other.bind == *request.bind)
-                return "bind " + request.bind->to_string() + " is already used by listener '" + other.name + "'";
-        ListenerConfig listener;
-        if (std::string why = build_listener(request, &listener); !why.empty()) return why;
-        config.listeners.push_back(std::move(listener));
-        return "";
+                return fail("bind " + request.bind->to_string() + " is already used by listener '" + other.name + "'");
+        Result<ListenerConfig> listener = build_listener(request);
+        if (!listener) return fail(listener.error());
+        config.listeners.push_back(std::move(*listener));
+        return {};
     });
-    return respond_after_update(context, error, request.listener,
-                                "listener " + request.listener + " added on " + request.bind->to_string());
+    return after_update(context, updated, request.listener,
+                        "listener " + request.listener + " added on " + request.bind->to_string());
 }
 
-std::string listener_remove(const Request& request, const ControlContext& context) {
-    std::string error = context.update([&](Config& config) -> std::string {
+Result<json> listener_remove(const Request& request, const ControlContext& context) {
+    Result<void> updated = context.update([&](Config& config) -> Result<void> {
         auto it = std::find_if(config.listeners.begin(), config.listeners.end(),
                                [&](const ListenerConfig& l) { return l.name == request.listener; });
-        if (it == config.listeners.end()) return not_found(request.listener);
+        if (it == config.listeners.end()) return fail(not_found(request.listener));
         config.listeners.erase(it);
-        return "";
+        return {};
     });
-    return respond_after_update(context, error, "", "listener " + request.listener + " removed");
+    return after_update(context, updated, "", "listener " + request.listener + " removed");
 }
 
-std::string backend_add(const Request& request, const ControlContext& context) {
+Result<json> backend_add(const Request& request, const ControlContext& context) {
     const InetAddr& address = *request.address;
-    std::string error = context.update([&](Config& config) -> std::string {
+    Result<void> updated = context.update([&](Config& config) -> Result<void> {
         ListenerConfig* listener = find_listener(config, request.listener);
-        if (!listener) return not_found(request.listener);
+        if (!listener) return fail(not_found(request.listener));
         if (find_backend(*listener, address))
-            return address.to_string() + " is already a backend of " + request.listener;
+            return fail(address.to_string() + " is already a backend of " + request.listener);
         BackendConfig backend;
         backend.address = address;
         backend.weight = request.weight.value_or(1);
         backend.backup = request.backup;
         listener->backends.push_back(backend);
-        return "";
+        return {};
     });
-    return respond_after_update(context, error, request.listener,
-                                "backend " + address.to_string() + " added to " + request.listener);
+    return after_update(context, updated, request.listener,
+                        "backend " + address.to_string() + " added to " + request.listener);
 }
 
-std::string backend_remove(const Request& request, const ControlContext& context) {
+Result<json> backend_remove(const Request& request, const ControlContext& context) {
     const InetAddr& address = *request.address;
-    std::string error = context.update([&](Config& config) -> std::string {
+    Result<void> updated = context.update([&](Config& config) -> Result<void> {
         ListenerConfig* listener = find_listener(config, request.listener);
-        if (!listener) return not_found(request.listener);
-        if (!find_backend(*listener, address)) return not_a_backend(address, request.listener);
+        if (!listener) return fail(not_found(request.listener));
+        if (!find_backend(*listener, address)) return fail(not_a_backend(address, request.listener));
         if (listener->backends.size() == 1)
-            return "cannot remove " + address.to_string() + ": it is the last backend of " + request.listener +
-                   " (remove the listener instead)";
+            return fail("cannot remove " + address.to_string() + ": it is the last backend of " + request.listener +
+                        " (remove the listener instead)");
         std::erase_if(listener->backends, [&](const BackendConfig& b) { return b.address == address; });
-        return "";
+        return {};
     });
-    return respond_after_update(context, error, request.listener,
-                                "backend " + address.to_string() + " removed from " + request.listener +
-                                    "; its live connections run on");
+    return after_update(context, updated, request.listener,
+                        "backend " + address.to_string() + " removed from " + request.listener +
+                            "; its live connections run on");
 }
 
-std::string backend_set(const Request& request, const ControlContext& context) {
+Result<json> backend_set(const Request& request, const ControlContext& context) {
     const InetAddr& address = *request.address;
-    std::string error = context.update([&](Config& config) -> std::string {
+    Result<void> updated = context.update([&](Config& config) -> Result<void> {
         ListenerConfig* listener = find_listener(config, request.listener);
-        if (!listener) return not_found(request.listener);
+        if (!listener) return fail(not_found(request.listener));
         BackendConfig* backend = find_backend(*listener, address);
-        if (!backend) return not_a_backend(address, request.listener);
+        if (!backend) return fail(not_a_backend(address, request.listener));
         if (request.weight) backend->weight = *request.weight;
         if (request.state) backend->state = *request.state;
-        return "";
+        return {};
     });
     std::string what;
     if (request.weight) what += "weight " + std::to_string(*request.weight);
     if (request.state) what += (what.empty() ? "" : ", ") + std::string("state ") +
                                std::string(format_backend_state(*request.state));
-    return respond_after_update(context, error, request.listener,
-                                "backend " + address.to_string() + " of " + request.listener + ": " + what);
+    return after_update(context, updated, request.listener,
+                        "backend " + address.to_string() + " of " + request.listener + ": " + what);
 }
 
-std::string run(const Request& request, const ControlContext& context) {
+// The body of the response to `request` (format_ok adds "ok"), or why it failed.
+Result<json> run_command(const Request& request, const ControlContext& context) {
     auto config = context.config();
     auto snapshot = context.snapshot();
     switch (request.kind) {
-        case CommandKind::kStatus: return format_ok(context.status());
+        case CommandKind::kStatus: return context.status();
         case CommandKind::kListenerList: {
             json listeners = json::array();
             for (const ListenerConfig& lc : config->listeners)
                 listeners.push_back(listener_json(lc, snapshot.get(), false));
-            return format_ok({{"listeners", std::move(listeners)}});
+            return json{{"listeners", std::move(listeners)}};
         }
         case CommandKind::kListenerShow: {
             const ListenerConfig* lc = config->find_listener(request.listener);
-            if (!lc) return format_error(not_found(request.listener));
-            return format_ok({{"listener", listener_json(*lc, snapshot.get(), true)}});
+            if (!lc) return fail(not_found(request.listener));
+            return json{{"listener", listener_json(*lc, snapshot.get(), true)}};
         }
         case CommandKind::kListenerAdd: return listener_add(request, context);
         case CommandKind::kListenerRemove: return listener_remove(request, context);
@@ -282,27 +283,24 @@ std::string run(const Request& request, const ControlContext& context) {
         case CommandKind::kStats: {
             json listeners = json::array();
             if (!request.listener.empty() && !config->find_listener(request.listener))
-                return format_error(not_found(request.listener));
+                return fail(not_found(request.listener));
             for (const ListenerConfig& lc : config->listeners)
                 if (request.listener.empty() || lc.name == request.listener)
                     listeners.push_back(stats_json(lc, snapshot.get()));
-            return format_ok({{"listeners", std::move(listeners)}});
+            return json{{"listeners", std::move(listeners)}};
         }
         case CommandKind::kVrrpStatus: {
-            if (config->vrrp.empty()) return format_error("vrrp not configured");
-            if (!context.vrrp_status)
-                return format_error(std::to_string(config->vrrp.size()) +
-                                    " vrrp instance(s) configured, but their state is not reported here yet");
-            return format_ok({{"instances", context.vrrp_status()}});
+            if (config->vrrp.empty()) return fail("vrrp not configured");
+            return json{{"instances", context.vrrp_status()}};
         }
         case CommandKind::kReload: {
-            if (std::string error = context.reload(); !error.empty()) return format_error("reload refused: " + error);
+            if (Result<void> outcome = context.reload(); !outcome) return fail("reload refused: " + outcome.error());
             auto reloaded = context.config();
-            return format_ok({{"message", "reloaded " + reloaded->source_file + ": " +
-                                              std::to_string(reloaded->listeners.size()) + " listener(s)"}});
+            return json{{"message", "reloaded " + reloaded->source_file + ": " +
+                                        std::to_string(reloaded->listeners.size()) + " listener(s)"}};
         }
     }
-    return format_error("unknown command");
+    return fail("unknown command");
 }
 
 bool changes_config(CommandKind kind) {
@@ -322,18 +320,15 @@ bool changes_config(CommandKind kind) {
 std::string execute_request(const Request& request, const ControlContext& context) {
     try {
         if (!context.config()) return format_error("ringlbd has no configuration");
-        std::string response = run(request, context);
+        Result<json> body = run_command(request, context);
         // Every change is logged: the daemon log is the audit trail of ringlbctl.
         if (changes_config(request.kind)) {
             std::string line = format_request(request);
             line.pop_back();
-            auto answer = nlohmann::json::parse(response, nullptr, false);
-            if (answer.value("ok", false))
-                spdlog::info("control: {}: done: {}", line, answer.value("message", ""));
-            else
-                spdlog::warn("control: {}: refused: {}", line, answer.value("error", ""));
+            if (body) spdlog::info("control: {}: done: {}", line, body->value("message", ""));
+            else spdlog::warn("control: {}: refused: {}", line, body.error());
         }
-        return response;
+        return body ? format_ok(std::move(*body)) : format_error(body.error());
     } catch (const std::exception& error) {
         // A failed request is an error response, never a dead daemon.
         return format_error(std::string("internal error: ") + error.what());
@@ -341,9 +336,9 @@ std::string execute_request(const Request& request, const ControlContext& contex
 }
 
 std::string handle_control_line(std::string_view line, const ControlContext& context) {
-    ParsedRequest parsed = parse_request(line);
-    if (!parsed.request) return format_error(parsed.error);
-    return execute_request(*parsed.request, context);
+    Result<Request> request = parse_request(line);
+    if (!request) return format_error(request.error());
+    return execute_request(*request, context);
 }
 
 }  // namespace ringlb

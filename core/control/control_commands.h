@@ -6,12 +6,12 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/result.h"
 #include "core/config/config.h"
 #include "core/config/config_store.h"
 #include "core/control/control_proto.h"
@@ -19,17 +19,17 @@
 
 namespace ringlb {
 
-// The daemon as the commands see it. Every member is called on the control
-// thread; each must be thread-safe with respect to the daemon's other threads.
+// The daemon as the commands see it. Every member is required, is called on
+// the control thread, and must be thread-safe with respect to the daemon's
+// other threads.
 struct ControlContext {
     std::function<std::shared_ptr<const Config>()> config;              // the running config
     std::function<std::shared_ptr<const RuntimeSnapshot>()> snapshot;   // null while stopping
     std::function<nlohmann::json()> status;                            // the body of "status"
-    // Edits, validates, applies and persists: "" or why the change was refused.
-    std::function<std::string(const ConfigStore::Change&)> update;
-    std::function<std::string()> reload;                               // "" or every error
-    // The VRRP instances' state; unset while the VRRP runner does not report here.
-    std::function<nlohmann::json()> vrrp_status;
+    // Edits, validates, applies and persists, or fails with why the change was refused.
+    std::function<Result<void>(const ConfigStore::Change&)> update;
+    std::function<Result<void>()> reload;                               // fails with every error
+    std::function<nlohmann::json()> vrrp_status;                       // an array, one object per instance
 };
 
 // One request line in, one response line ('\n' included) out. Never throws.

@@ -71,35 +71,32 @@ const char* type_name(const json& value) {
     }
 }
 
-// Thrown inside this file only, caught by parse_request.
-struct BadRequest {
-    std::string message;
-};
-
-[[noreturn]] void fail(std::string message) { throw BadRequest{std::move(message)}; }
+std::string type_error(std::string_view what, const json& value, std::string_view expected) {
+    return "'" + std::string(what) + "' must be " + std::string(expected) + ", not " + type_name(value);
+}
 
 // Printable text that can sit in a config line: no control bytes, no '#'.
-std::string get_config_text(const json& value, std::string_view what) {
-    if (!value.is_string()) fail("'" + std::string(what) + "' must be a string, not " + type_name(value));
+Result<std::string> get_config_text(const json& value, std::string_view what) {
+    if (!value.is_string()) return fail(type_error(what, value, "a string"));
     const std::string& text = value.get_ref<const std::string&>();
-    if (text.empty()) fail("'" + std::string(what) + "' is empty");
+    if (text.empty()) return fail("'" + std::string(what) + "' is empty");
     for (char c : text)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '#')
-            fail("'" + std::string(what) + "' contains a control character or '#': '" + echo(text) + "'");
+            return fail("'" + std::string(what) + "' contains a control character or '#': '" + echo(text) + "'");
     return text;
 }
 
-std::string get_listener_name(const json& value) {
-    if (!value.is_string()) fail("'listener' must be a string, not " + std::string(type_name(value)));
+Result<std::string> get_listener_name(const json& value) {
+    if (!value.is_string()) return fail(type_error("listener", value, "a string"));
     const std::string& name = value.get_ref<const std::string&>();
     if (!is_valid_listener_name(name))
-        fail("bad listener name '" + echo(name) + "' (letters, digits, '-' and '_', 1 to " +
-             std::to_string(kMaxNameLength) + " characters)");
+        return fail("bad listener name '" + echo(name) + "' (letters, digits, '-' and '_', 1 to " +
+                    std::to_string(kMaxNameLength) + " characters)");
     return name;
 }
 
-InetAddr get_address(const json& value, std::string_view what) {
-    if (!value.is_string()) fail("'" + std::string(what) + "' must be a string, not " + type_name(value));
+Result<InetAddr> get_address(const json& value, std::string_view what) {
+    if (!value.is_string()) return fail(type_error(what, value, "a string"));
     const std::string& text = value.get_ref<const std::string&>();
     // InetAddr::parse gives the host to inet_pton as a C string, which stops at a NUL:
     // "10.0.0.1\u0000junk:80" would pass as 10.0.0.1:80 (found by tests/fuzz).
@@ -108,74 +105,82 @@ InetAddr get_address(const json& value, std::string_view what) {
     });
     auto address = printable ? InetAddr::parse(text) : std::nullopt;
     if (!address)
-        fail("bad address '" + echo(text) + "' for " + std::string(what) +
-             " (expected IPV4:PORT or [IPV6]:PORT, port 1..65535)");
+        return fail("bad address '" + echo(text) + "' for " + std::string(what) +
+                    " (expected IPV4:PORT or [IPV6]:PORT, port 1..65535)");
     return *address;
 }
 
-uint32_t get_weight(const json& value) {
-    if (value.is_number_unsigned() && value.get<uint64_t>() > UINT32_MAX) fail("'weight' is too large");
+Result<uint32_t> get_weight(const json& value) {
+    if (value.is_number_unsigned() && value.get<uint64_t>() > UINT32_MAX) return fail("'weight' is too large");
     if (!value.is_number_integer() || value.get<int64_t>() < 1)
-        fail("'weight' must be a positive integer, not " + (value.is_number() ? value.dump() : type_name(value)));
+        return fail("'weight' must be a positive integer, not " +
+                    (value.is_number() ? value.dump() : std::string(type_name(value))));
     return uint32_t(value.get<int64_t>());
 }
 
-bool get_bool(const json& value, std::string_view what) {
-    if (!value.is_boolean()) fail("'" + std::string(what) + "' must be true or false, not " + type_name(value));
+Result<bool> get_bool(const json& value, std::string_view what) {
+    if (!value.is_boolean()) return fail(type_error(what, value, "true or false"));
     return value.get<bool>();
 }
 
-BackendSpec get_backend_spec(const json& value, size_t index) {
+Result<BackendAdminState> get_state(const json& value) {
+    if (!value.is_string()) return fail(type_error("state", value, "a string"));
+    const std::string& text = value.get_ref<const std::string&>();
+    auto state = parse_backend_state(text);
+    if (!state) return fail("bad state '" + echo(text) + "' (expected ready, drain or maint)");
+    return *state;
+}
+
+// Puts a parsed value into its field, or passes the failure on.
+template <class Target, class T>
+Result<void> store(Target& target, Result<T> parsed) {
+    if (!parsed) return fail(parsed.error());
+    target = std::move(*parsed);
+    return {};
+}
+
+Result<void> set_backend_field(BackendSpec& spec, const std::string& key, const json& item) {
+    if (key == "address") return store(spec.address, get_address(item, "address"));
+    if (key == "weight") return store(spec.weight, get_weight(item));
+    if (key == "backup") return store(spec.backup, get_bool(item, "backup"));
+    return fail("unknown field '" + echo(key) + "' (expected address, weight or backup)");
+}
+
+Result<BackendSpec> get_backend_spec(const json& value, size_t index) {
     const std::string where = "backends[" + std::to_string(index) + "]";
-    if (!value.is_object()) fail(where + " must be an object, not " + type_name(value));
+    if (!value.is_object()) return fail(where + " must be an object, not " + type_name(value));
     BackendSpec spec;
-    bool have_address = false;
-    for (const auto& [key, item] : value.items()) {
-        try {
-            if (key == "address") {
-                spec.address = get_address(item, "address");
-                have_address = true;
-            } else if (key == "weight") {
-                spec.weight = get_weight(item);
-            } else if (key == "backup") {
-                spec.backup = get_bool(item, "backup");
-            } else {
-                fail("unknown field '" + echo(key) + "' (expected address, weight or backup)");
-            }
-        } catch (BadRequest& error) {
-            fail(where + ": " + error.message);
-        }
-    }
-    if (!have_address) fail(where + ": missing 'address'");
+    for (const auto& [key, item] : value.items())
+        if (Result<void> set = set_backend_field(spec, key, item); !set) return fail(where + ": " + set.error());
+    if (!value.contains("address")) return fail(where + ": missing 'address'");
     return spec;
 }
 
-void set_field(Request& request, Field field, const json& value) {
-    switch (field) {
-        case Field::kListener: request.listener = get_listener_name(value); return;
-        case Field::kBind: request.bind = get_address(value, "bind"); return;
-        case Field::kScheduler: request.scheduler = get_config_text(value, "scheduler"); return;
-        case Field::kCheck: request.check = get_config_text(value, "check"); return;
-        case Field::kAddress: request.address = get_address(value, "address"); return;
-        case Field::kWeight: request.weight = get_weight(value); return;
-        case Field::kBackup: request.backup = get_bool(value, "backup"); return;
-        case Field::kState: {
-            if (!value.is_string()) fail("'state' must be a string, not " + std::string(type_name(value)));
-            auto state = parse_backend_state(value.get_ref<const std::string&>());
-            if (!state)
-                fail("bad state '" + echo(value.get_ref<const std::string&>()) +
-                     "' (expected ready, drain or maint)");
-            request.state = *state;
-            return;
-        }
-        case Field::kBackends: {
-            if (!value.is_array()) fail("'backends' must be an array, not " + std::string(type_name(value)));
-            if (value.empty()) fail("'backends' is empty: a listener needs at least one backend");
-            if (value.size() > kMaxBackends) fail("'backends' lists more than " + std::to_string(kMaxBackends));
-            for (size_t i = 0; i < value.size(); ++i) request.backends.push_back(get_backend_spec(value[i], i));
-            return;
-        }
+Result<void> set_backends(Request& request, const json& value) {
+    if (!value.is_array()) return fail(type_error("backends", value, "an array"));
+    if (value.empty()) return fail("'backends' is empty: a listener needs at least one backend");
+    if (value.size() > kMaxBackends) return fail("'backends' lists more than " + std::to_string(kMaxBackends));
+    for (size_t i = 0; i < value.size(); ++i) {
+        Result<BackendSpec> spec = get_backend_spec(value[i], i);
+        if (!spec) return fail(spec.error());
+        request.backends.push_back(std::move(*spec));
     }
+    return {};
+}
+
+Result<void> set_field(Request& request, Field field, const json& value) {
+    switch (field) {
+        case Field::kListener: return store(request.listener, get_listener_name(value));
+        case Field::kBind: return store(request.bind, get_address(value, "bind"));
+        case Field::kScheduler: return store(request.scheduler, get_config_text(value, "scheduler"));
+        case Field::kCheck: return store(request.check, get_config_text(value, "check"));
+        case Field::kAddress: return store(request.address, get_address(value, "address"));
+        case Field::kWeight: return store(request.weight, get_weight(value));
+        case Field::kBackup: return store(request.backup, get_bool(value, "backup"));
+        case Field::kState: return store(request.state, get_state(value));
+        case Field::kBackends: return set_backends(request, value);
+    }
+    return fail("unknown field");
 }
 
 std::string expected_commands() {
@@ -187,38 +192,47 @@ std::string expected_commands() {
     return text;
 }
 
-Request build_request(const json& document) {
-    if (!document.is_object()) fail("a request must be a JSON object, not " + std::string(type_name(document)));
-    auto command = document.find("command");
-    if (command == document.end()) fail("missing 'command'");
-    if (!command->is_string()) fail("'command' must be a string, not " + std::string(type_name(*command)));
-    const std::string& name = command->get_ref<const std::string&>();
-    const CommandSpec* spec = nullptr;
+const CommandSpec* find_command(std::string_view name) {
     for (const CommandSpec& candidate : kCommands)
-        if (candidate.name == name) spec = &candidate;
-    if (spec == nullptr) fail("unknown command '" + echo(name) + "' (expected " + expected_commands() + ")");
+        if (candidate.name == name) return &candidate;
+    return nullptr;
+}
+
+std::optional<Field> find_field(const CommandSpec& spec, std::string_view key) {
+    for (std::initializer_list<Field> fields : {spec.required, spec.optional})
+        for (Field candidate : fields)
+            if (field_name(candidate) == key) return candidate;
+    return std::nullopt;
+}
+
+// The fields of `document` other than "command", as `spec` allows them.
+Result<void> set_fields(Request& request, const CommandSpec& spec, const json& document) {
+    for (const auto& [key, value] : document.items()) {
+        if (key == "command") continue;
+        std::optional<Field> field = find_field(spec, key);
+        if (!field) return fail("unknown field '" + echo(key) + "'");
+        if (Result<void> set = set_field(request, *field, value); !set) return set;
+    }
+    for (Field required : spec.required)
+        if (!document.contains(field_name(required))) return fail("missing '" + std::string(field_name(required)) + "'");
+    if (spec.kind == CommandKind::kBackendSet && !request.weight && !request.state)
+        return fail("nothing to change (give 'weight', 'state' or both)");
+    return {};
+}
+
+Result<Request> build_request(const json& document) {
+    if (!document.is_object()) return fail("a request must be a JSON object, not " + std::string(type_name(document)));
+    auto command = document.find("command");
+    if (command == document.end()) return fail("missing 'command'");
+    if (!command->is_string()) return fail(type_error("command", *command, "a string"));
+    const std::string& name = command->get_ref<const std::string&>();
+    const CommandSpec* spec = find_command(name);
+    if (spec == nullptr) return fail("unknown command '" + echo(name) + "' (expected " + expected_commands() + ")");
 
     Request request;
     request.kind = spec->kind;
-    const std::string prefix = std::string(spec->name) + ": ";
-    try {
-        for (const auto& [key, value] : document.items()) {
-            if (key == "command") continue;
-            std::optional<Field> field;
-            for (Field candidate : spec->required)
-                if (field_name(candidate) == key) field = candidate;
-            for (Field candidate : spec->optional)
-                if (field_name(candidate) == key) field = candidate;
-            if (!field) fail("unknown field '" + echo(key) + "'");
-            set_field(request, *field, value);
-        }
-        for (Field required : spec->required)
-            if (!document.contains(field_name(required))) fail("missing '" + std::string(field_name(required)) + "'");
-        if (spec->kind == CommandKind::kBackendSet && !request.weight && !request.state)
-            fail("nothing to change (give 'weight', 'state' or both)");
-    } catch (BadRequest& error) {
-        fail(prefix + error.message);
-    }
+    if (Result<void> set = set_fields(request, *spec, document); !set)
+        return fail(std::string(spec->name) + ": " + set.error());
     return request;
 }
 
@@ -232,6 +246,23 @@ std::string json_error_text(const std::exception& error) {
     return std::string(text.substr(0, 200));
 }
 
+// Line-level checks before any JSON parsing: length, blank, bytes that are not text.
+Result<void> check_line(std::string_view line) {
+    if (line.size() > kMaxRequestBytes) return fail("request longer than " + std::to_string(kMaxRequestBytes) + " bytes");
+    if (line.find_first_not_of(" \t") == std::string_view::npos)
+        return fail("empty request (expected one JSON object per line)");
+    for (size_t i = 0; i < line.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(line[i]);
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof(hex), "0x%02x", c);
+            return fail("request is not text: byte " + std::string(hex) + " at offset " + std::to_string(i));
+        }
+    }
+    return {};
+}
+
+// Thrown by parse_request's depth guard to stop nlohmann's parser; caught there.
 struct TooDeep {};
 
 }  // namespace
@@ -248,49 +279,30 @@ bool is_valid_listener_name(std::string_view name) {
     });
 }
 
-ParsedRequest parse_request(std::string_view line) {
-    ParsedRequest parsed;
+Result<Request> parse_request(std::string_view line) {
     if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.size() > kMaxRequestBytes) {
-        parsed.error = "request longer than " + std::to_string(kMaxRequestBytes) + " bytes";
-        return parsed;
-    }
-    if (line.find_first_not_of(" \t") == std::string_view::npos) {
-        parsed.error = "empty request (expected one JSON object per line)";
-        return parsed;
-    }
-    for (size_t i = 0; i < line.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(line[i]);
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof(hex), "0x%02x", c);
-            parsed.error = "request is not text: byte " + std::string(hex) + " at offset " + std::to_string(i);
-            return parsed;
-        }
-    }
+    if (Result<void> checked = check_line(line); !checked) return fail(checked.error());
+    // nlohmann reports malformed JSON by throwing: this is the one place where
+    // untrusted text meets it, so its exceptions end here.
     json document;
     try {
-        // The callback bounds nesting before nlohmann builds anything deep.
+        // The callback bounds nesting before nlohmann builds anything deep; throwing
+        // is the only way to stop its parser.
         json::parser_callback_t depth_guard = [](int depth, json::parse_event_t, json&) {
             if (depth > kMaxDepth) throw TooDeep{};
             return true;
         };
         document = json::parse(line.begin(), line.end(), depth_guard);
     } catch (const TooDeep&) {
-        parsed.error = "request nested deeper than " + std::to_string(kMaxDepth) + " levels";
-        return parsed;
+        return fail("request nested deeper than " + std::to_string(kMaxDepth) + " levels");
     } catch (const json::exception& error) {
-        parsed.error = "not valid JSON: " + json_error_text(error);
-        return parsed;
+        return fail("not valid JSON: " + json_error_text(error));
     }
     try {
-        parsed.request = build_request(document);
-    } catch (const BadRequest& error) {
-        parsed.error = error.message;
+        return build_request(document);
     } catch (const json::exception& error) {
-        parsed.error = "bad request: " + json_error_text(error);
+        return fail("bad request: " + json_error_text(error));
     }
-    return parsed;
 }
 
 std::string format_request(const Request& request) {

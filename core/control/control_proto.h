@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/base/inet_addr.h"
+#include "core/base/result.h"
 #include "core/config/config.h"
 
 namespace ringlb {
@@ -55,16 +56,10 @@ struct Request {
     bool operator==(const Request&) const = default;
 };
 
-// Either a request or the reason the line is not one (never both).
-struct ParsedRequest {
-    std::optional<Request> request;
-    std::string error;
-};
-
 // Parses one request line (without its '\n'; a trailing '\r' is ignored).
 // Never throws: anything malformed (too long, not text, not JSON, wrong
-// types, unknown command or field) comes back as an error naming what is wrong.
-ParsedRequest parse_request(std::string_view line);
+// types, unknown command or field) fails with a reason naming what is wrong.
+Result<Request> parse_request(std::string_view line);
 
 // The request as one JSON line, '\n' included: what ringlbctl sends.
 std::string format_request(const Request& request);

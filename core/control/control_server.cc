@@ -41,7 +41,8 @@ void send_last_words(int fd, const std::string& text) {
     (void)ignored;
 }
 
-[[noreturn]] void fail(const std::string& what) {
+// Start-up failures stop ringlbd with what failed and errno's text.
+[[noreturn]] void throw_errno(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
@@ -52,13 +53,13 @@ void make_directories(const std::string& dir) {
     if (::stat(dir.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
             errno = ENOTDIR;
-            fail("control_socket: " + dir);
+            throw_errno("control_socket: " + dir);
         }
         return;
     }
     size_t slash = dir.rfind('/');
     if (slash != std::string::npos && slash > 0) make_directories(dir.substr(0, slash));
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail("control_socket: mkdir " + dir);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("control_socket: mkdir " + dir);
 }
 
 gid_t lookup_group(const std::string& name) {
@@ -71,8 +72,8 @@ gid_t lookup_group(const std::string& name) {
     return found->gr_gid;
 }
 
-void set_nonblocking_cloexec_listen(int fd, const std::string& what) {
-    if (::listen(fd, 128) != 0) fail(what + ": listen");
+void listen_or_throw(int fd, const std::string& what) {
+    if (::listen(fd, 128) != 0) throw_errno(what + ": listen");
 }
 
 }  // namespace
@@ -98,9 +99,9 @@ ControlServer::~ControlServer() { stop(); }
 
 void ControlServer::open() {
     epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
-    if (!epoll_) fail("epoll_create1");
+    if (!epoll_) throw_errno("epoll_create1");
     wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!wake_) fail("eventfd");
+    if (!wake_) throw_errno("eventfd");
 
     const std::string& path = options_.socket_path;
     sockaddr_un address{};
@@ -120,37 +121,37 @@ void ControlServer::open() {
         UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
         if (probe && ::connect(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0)
             throw std::runtime_error("control_socket " + path + ": another process (another ringlbd?) is listening there");
-        if (::unlink(path.c_str()) != 0) fail("control_socket " + path + ": removing the stale socket");
+        if (::unlink(path.c_str()) != 0) throw_errno("control_socket " + path + ": removing the stale socket");
         spdlog::info("control socket {}: removed a stale socket file", path);
     }
     unix_listener_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!unix_listener_) fail("control_socket: socket");
+    if (!unix_listener_) throw_errno("control_socket: socket");
     if (::bind(unix_listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0)
-        fail("control_socket " + path + ": bind");
+        throw_errno("control_socket " + path + ": bind");
     // Before listen(): no client can connect while the mode is still the umask's.
-    if (::chmod(path.c_str(), 0660) != 0) fail("control_socket " + path + ": chmod 0660");
+    if (::chmod(path.c_str(), 0660) != 0) throw_errno("control_socket " + path + ": chmod 0660");
     group_gid_ = lookup_group(options_.group);
     if (group_gid_ != gid_t(-1) && ::chown(path.c_str(), uid_t(-1), group_gid_) != 0)
         spdlog::warn("control socket {}: chown to group {}: {}", path, options_.group, std::strerror(errno));
     if (::stat(path.c_str(), &st) == 0) socket_inode_ = st.st_ino;
-    set_nonblocking_cloexec_listen(unix_listener_.get(), "control_socket " + path);
+    listen_or_throw(unix_listener_.get(), "control_socket " + path);
 
     if (options_.metrics) {
         const InetAddr& bind = *options_.metrics;
         const std::string what = "metrics " + bind.to_string();
         http_listener_.reset(::socket(bind.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-        if (!http_listener_) fail(what + ": socket");
+        if (!http_listener_) throw_errno(what + ": socket");
         int one = 1;
         setsockopt(http_listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (::bind(http_listener_.get(), bind.sockaddr_ptr(), bind.sockaddr_len()) != 0) fail(what + ": bind");
-        set_nonblocking_cloexec_listen(http_listener_.get(), what);
+        if (::bind(http_listener_.get(), bind.sockaddr_ptr(), bind.sockaddr_len()) != 0) throw_errno(what + ": bind");
+        listen_or_throw(http_listener_.get(), what);
     }
 
     auto watch = [&](int fd, uint64_t tag) {
         epoll_event event{};
         event.events = EPOLLIN;
         event.data.u64 = tag;
-        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) fail("epoll_ctl");
+        if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) throw_errno("epoll_ctl");
     };
     watch(wake_.get(), kWakeTag);
     watch(unix_listener_.get(), kUnixListenerTag);
@@ -212,33 +213,33 @@ void ControlServer::run() {
             auto it = clients_.find(int(tag));
             if (it != clients_.end()) on_client_event(*it->second, events[i].events);
         }
-        next_expiry_ms = expire_idle(monotonic_ms());
+        next_expiry_ms = expire_clients(monotonic_ms());
     }
 }
 
-bool ControlServer::peer_allowed(int fd, std::string* who) const {
+ControlServer::Peer ControlServer::identify_peer(int fd) const {
     ucred cred{};
     socklen_t len = sizeof(cred);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-        *who = "unknown peer";
-        return false;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return {"unknown peer", false};
+    Peer peer{"uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) + ")", false};
+    if (cred.uid == 0 || cred.uid == geteuid() || (group_gid_ != gid_t(-1) && cred.gid == group_gid_)) {
+        peer.allowed = true;
+        return peer;
     }
-    *who = "uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) + ")";
-    if (cred.uid == 0 || cred.uid == geteuid()) return true;
-    if (group_gid_ == gid_t(-1)) return false;
-    if (cred.gid == group_gid_) return true;
+    if (group_gid_ == gid_t(-1)) return peer;
     // Supplementary groups of the peer (Linux 4.13+).
     std::vector<gid_t> groups(64);
     for (int attempt = 0; attempt < 2; ++attempt) {
         socklen_t size = socklen_t(groups.size() * sizeof(gid_t));
         if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &size) == 0) {
             groups.resize(size / sizeof(gid_t));
-            return std::find(groups.begin(), groups.end(), group_gid_) != groups.end();
+            peer.allowed = std::find(groups.begin(), groups.end(), group_gid_) != groups.end();
+            return peer;
         }
-        if (errno != ERANGE) return false;
+        if (errno != ERANGE) return peer;
         groups.resize(size / sizeof(gid_t) + 1);
     }
-    return false;
+    return peer;
 }
 
 void ControlServer::accept_clients(int listen_fd, bool http) {
@@ -265,14 +266,13 @@ void ControlServer::accept_clients(int listen_fd, bool http) {
             continue;
         }
         if (!http) {
-            std::string who;
-            if (!peer_allowed(fd.get(), &who)) {
+            if (Peer peer = identify_peer(fd.get()); !peer.allowed) {
                 uint64_t suppressed = 0;
                 if (refused_log.allow(monotonic_ms(), &suppressed))
                     spdlog::warn("control socket: refused {}: not root and not in group {} ({} more since last line)",
-                                 who, options_.group, suppressed);
-                send_last_words(fd.get(), format_error("permission denied: " + who + " is not root and not in group " +
-                                                       options_.group));
+                                 peer.who, options_.group, suppressed);
+                send_last_words(fd.get(), format_error("permission denied: " + peer.who +
+                                                       " is not root and not in group " + options_.group));
                 continue;
             }
         }
@@ -426,7 +426,7 @@ void ControlServer::close_client(int fd) {
     clients_.erase(it);
 }
 
-int64_t ControlServer::expire_idle(int64_t now_ms) {
+int64_t ControlServer::expire_clients(int64_t now_ms) {
     int64_t next = INT64_MAX;
     std::vector<int> idle;
     std::vector<int> too_slow;

@@ -53,7 +53,13 @@ private:
 
     void run();
     void accept_clients(int listen_fd, bool http);
-    bool peer_allowed(int fd, std::string* who) const;
+    // Who is on the other end of a control connection ("uid 1000 (pid 42)"), and
+    // whether it may use the socket: root, our own uid, or a member of the group.
+    struct Peer {
+        std::string who;
+        bool allowed = false;
+    };
+    Peer identify_peer(int fd) const;
     void on_client_event(Client& client, uint32_t events);
     void read_client(Client& client);
     void process_control_input(Client& client);
@@ -61,7 +67,9 @@ private:
     void write_client(Client& client);
     void update_interest(Client& client);
     void close_client(int fd);
-    int64_t expire_idle(int64_t now_ms);
+    // Closes clients idle too long and those whose request is not whole in time;
+    // returns when the next one is due (INT64_MAX: none).
+    int64_t expire_clients(int64_t now_ms);
     void close_for_request_timeout(Client& client);
 
     ControlServerOptions options_;

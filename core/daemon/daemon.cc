@@ -1,3 +1,5 @@
+// Daemon: snapshots built from configs, the threads that serve them, and the main
+// thread's signal loop (reload, access log reopen, graceful stop).
 #include "core/daemon/daemon.h"
 
 #include <sched.h>
@@ -33,6 +35,15 @@ bool refresh_listener_maglev(const ListenerRuntime& listener) {
 
 constexpr long kPeriodicMs = 200;
 constexpr int64_t kProgressLookMs = 2000;  // a worker ticks every 100 ms even when idle
+
+// The signals the main thread takes with sigtimedwait; blocked in every thread.
+sigset_t handled_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    return set;
+}
+
 }  // namespace
 
 int resolve_worker_count(int configured) {
@@ -52,16 +63,14 @@ Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config>
 Daemon::~Daemon() = default;
 
 void Daemon::block_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    const sigset_t set = handled_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
 }
 
-std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<const Config> config,
-                                                              const RuntimeSnapshot* previous, bool strict,
-                                                              std::string* failure) {
+Result<std::shared_ptr<const RuntimeSnapshot>> Daemon::build_snapshot(std::shared_ptr<const Config> config,
+                                                                      const RuntimeSnapshot* previous,
+                                                                      OnBindFailure on_bind_failure) {
     auto snapshot = std::make_shared<RuntimeSnapshot>();
     snapshot->config = config;
     snapshot->version = next_version_++;
@@ -76,10 +85,7 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
             std::string error;
             sockets = open_listener_sockets(lc.bind, worker_count_, &error);
             if (!sockets) {
-                if (strict) {
-                    *failure = "listener " + lc.name + ": " + error;
-                    return nullptr;
-                }
+                if (on_bind_failure == OnBindFailure::kRefuseAll) return fail("listener " + lc.name + ": " + error);
                 spdlog::error("listener {}: {}: not serving this listener", lc.name, error);
                 continue;
             }
@@ -111,10 +117,10 @@ std::shared_ptr<const RuntimeSnapshot> Daemon::build_snapshot(std::shared_ptr<co
         }
         snapshot->listeners.push_back({runtime, sockets});
     }
-    return snapshot;
+    return std::shared_ptr<const RuntimeSnapshot>(std::move(snapshot));
 }
 
-std::string Daemon::reload() {
+Result<void> Daemon::reload() {
     notifier_.reloading();
     // A refused file leaves the running configuration: ready again either way.
     struct ReadyAgain {
@@ -122,11 +128,12 @@ std::string Daemon::reload() {
         ~ReadyAgain() { notifier.ready(); }
     } ready_again{notifier_};
     // Through the store, so that its copy of the file stays the one running.
-    std::string error = store_->reload([this](std::shared_ptr<const Config> next) { return apply_config(next); });
-    if (error.empty()) {
+    Result<void> reloaded = store_->reload([this](std::shared_ptr<const Config> next) { return apply_config(next); });
+    if (reloaded) {
         spdlog::info("reloaded {}: {} listener(s)", config_path_, config()->listeners.size());
-        return "";
+        return reloaded;
     }
+    const std::string& error = reloaded.error();
     size_t start = 0;
     while (start < error.size()) {
         size_t end = error.find('\n', start);
@@ -135,16 +142,16 @@ std::string Daemon::reload() {
         start = end + 1;
     }
     spdlog::error("reload refused; the running configuration stays");
-    return error;
+    return reloaded;
 }
 
-std::string Daemon::apply_config(std::shared_ptr<const Config> next) {
+Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
     std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();
-    if (!previous) return "ringlbd is stopping";
-    std::string error;
-    auto snapshot = build_snapshot(next, previous.get(), true, &error);
-    if (!snapshot) return error;
+    if (!previous) return fail("ringlbd is stopping");
+    auto built = build_snapshot(next, previous.get(), OnBindFailure::kRefuseAll);
+    if (!built) return fail(built.error());
+    std::shared_ptr<const RuntimeSnapshot> snapshot = std::move(*built);
     try {
         set_log_level(next->global.log_level);
     } catch (const std::exception&) {
@@ -159,7 +166,7 @@ std::string Daemon::apply_config(std::shared_ptr<const Config> next) {
     for (auto& worker : workers_) worker->request_reload();
     if (std::string log_error = access_log_->configure(next->global.access_log); !log_error.empty())
         spdlog::error("{}; access log off", log_error);
-    return "";
+    return {};
 }
 
 void Daemon::shutdown_listeners(const RuntimeSnapshot& old, const RuntimeSnapshot* next) {
@@ -172,6 +179,13 @@ void Daemon::shutdown_listeners(const RuntimeSnapshot& old, const RuntimeSnapsho
         // with EINVAL and the kernel answers new SYNs with RST.
         for (const UniqueFd& fd : entry.sockets->per_worker) ::shutdown(fd.get(), SHUT_RDWR);
     }
+}
+
+std::vector<uint64_t> Daemon::worker_heartbeats() const {
+    std::vector<uint64_t> heartbeats;
+    heartbeats.reserve(workers_.size());
+    for (const auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
+    return heartbeats;
 }
 
 std::shared_ptr<const Config> Daemon::config() const {
@@ -191,7 +205,6 @@ ControlContext Daemon::control_context() {
     context.snapshot = [this] { return snapshot(); };
     context.status = [this] {
         DaemonStatus s = status();
-        auto snap = snapshot();
         auto running = config();
         return nlohmann::json{
             {"version", s.version},
@@ -200,7 +213,7 @@ ControlContext Daemon::control_context() {
             {"workers", s.workers},
             {"config", s.config_path},
             {"listeners", running ? running->listeners.size() : 0},
-            {"listeners_bound", s.listeners},
+            {"listeners_bound", s.listeners_bound},
             {"vrrp", vrrp_status_json()},
             {"access_log", {{"path", access_log_->path()},
                             {"lines", access_log_->lines_written()},
@@ -225,9 +238,7 @@ void Daemon::periodic(int64_t now_ms) {
     }
     if (now_ms >= next_progress_look_ms_) {
         next_progress_look_ms_ = now_ms + kProgressLookMs;
-        std::vector<uint64_t> heartbeats;
-        for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
-        bool stuck = !progress_->stalled(heartbeats).empty();
+        bool stuck = !progress_->stalled(worker_heartbeats()).empty();
         if (stuck != workers_stuck_) {
             workers_stuck_ = stuck;
             if (stuck) spdlog::error("a worker made no progress for {} ms", kProgressLookMs);
@@ -324,8 +335,8 @@ int Daemon::run() {
     control_options.metrics = config_->global.metrics;
     control_ = std::make_unique<ControlServer>(control_options, control_context(), [this] { return metrics_page(); });
     control_->open();
-    std::string unused;
-    auto first = build_snapshot(config_, nullptr, false, &unused);
+    // Skipping listeners that cannot bind, this build cannot fail.
+    auto first = build_snapshot(config_, nullptr, OnBindFailure::kSkipListener).value();
     publish_admin_states(*first);
     snapshots_.store(first);
     WorkerOptions worker_options;
@@ -353,19 +364,11 @@ int Daemon::run() {
     control_->start();
     notifier_.ready(std::to_string(config()->listeners.size()) + " listener(s), " + std::to_string(worker_count_) +
                     " worker(s)");
-    watchdog_ = std::make_unique<SystemdWatchdog>(notifier_, [this] {
-        std::vector<uint64_t> beats;
-        for (auto& worker : workers_) beats.push_back(worker->heartbeat());
-        return beats;
-    });
+    watchdog_ = std::make_unique<SystemdWatchdog>(notifier_, [this] { return worker_heartbeats(); });
     watchdog_->start();
-    std::vector<uint64_t> heartbeats;
-    for (auto& worker : workers_) heartbeats.push_back(worker->heartbeat());
-    progress_ = std::make_unique<ProgressGate>(heartbeats);
+    progress_ = std::make_unique<ProgressGate>(worker_heartbeats());
     next_progress_look_ms_ = monotonic_ms() + kProgressLookMs;
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+    const sigset_t set = handled_signals();
     const timespec period{0, kPeriodicMs * 1000000};
     for (;;) {
         int sig = sigtimedwait(&set, nullptr, &period);
@@ -375,7 +378,7 @@ int Daemon::run() {
         }
         if (sig == SIGHUP) {
             spdlog::info("SIGHUP: reloading {}", config_path_);
-            reload();
+            (void)reload();  // it logs why a refused file is refused
         } else if (sig == SIGUSR1) {
             spdlog::info("SIGUSR1: reopening the access log");
             if (std::string error = access_log_->reopen(); !error.empty())

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/config/config.h"
 #include "core/config/config_store.h"
 #include "core/control/control_commands.h"
@@ -28,7 +29,7 @@ struct DaemonStatus {
     int64_t uptime_ms = 0;
     int workers = 0;
     std::string config_path;
-    size_t listeners = 0;
+    size_t listeners_bound = 0;  // in the running snapshot
 };
 
 class Daemon {
@@ -43,31 +44,34 @@ public:
     int run();
 
     // Re-reads the config file; an invalid file is logged and changes nothing.
-    // Returns "" on success, else why it was refused (every FILE:LINE error).
+    // Fails with why it was refused (every FILE:LINE error, one per line).
     // Thread-safe.
-    std::string reload();
+    Result<void> reload();
 
     // Applies `next` live: listeners with an unchanged bind keep their sockets,
     // new ones bind, removed ones stop accepting, backend changes apply to new
     // connections. Strict: if any new listener cannot bind, nothing changes and
-    // the error names it ("bind 192.0.2.100:80: Address already in use").
-    // Returns "" on success. Thread-safe (control thread, signal thread).
-    std::string apply_config(std::shared_ptr<const Config> next);
+    // the failure names it ("bind 192.0.2.100:80: Address already in use").
+    // Thread-safe (control thread, signal thread).
+    Result<void> apply_config(std::shared_ptr<const Config> next);
 
     std::shared_ptr<const RuntimeSnapshot> snapshot() const { return snapshots_.load(); }
     std::shared_ptr<const Config> config() const;
     DaemonStatus status() const;
-    // Workers write their access log lines through access_log().writer(index).
-    AccessLog& access_log() { return *access_log_; }
 
     static void block_signals();
 
 private:
-    // strict: fail (nullptr + *error) when a listener cannot bind, instead of
-    // logging it and serving the others (what start-up does).
-    std::shared_ptr<const RuntimeSnapshot> build_snapshot(std::shared_ptr<const Config> config,
-                                                          const RuntimeSnapshot* previous, bool strict,
-                                                          std::string* error);
+    // What a listener that cannot bind does to the snapshot being built.
+    enum class OnBindFailure {
+        kRefuseAll,     // the whole snapshot fails, naming the listener (a reload or change)
+        kSkipListener,  // logged, and the others are served (start-up)
+    };
+    Result<std::shared_ptr<const RuntimeSnapshot>> build_snapshot(std::shared_ptr<const Config> config,
+                                                                  const RuntimeSnapshot* previous,
+                                                                  OnBindFailure on_bind_failure);
+    // One heartbeat counter per worker, in worker order (thread-safe: atomics).
+    std::vector<uint64_t> worker_heartbeats() const;
     void stop();
     // Shuts down the listening sockets of `old` that `next` does not keep (all of
     // them when next is null).

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "core/base/clock.h"
 
@@ -30,12 +31,12 @@ std::optional<uint64_t> parse_positive(const char* text) {
 
 }  // namespace
 
-std::optional<NotifyAddress> parse_notify_socket(std::string_view value) {
+Result<NotifyAddress> parse_notify_socket(std::string_view value) {
     NotifyAddress result;
     result.address.sun_family = AF_UNIX;
     // sun_path need not be NUL-terminated when the length says where it ends.
-    if (value.size() < 2 || value.size() > sizeof(result.address.sun_path)) return std::nullopt;
-    if (value[0] != '/' && value[0] != '@') return std::nullopt;
+    if (value.size() < 2 || value.size() > sizeof(result.address.sun_path) || (value[0] != '/' && value[0] != '@'))
+        return fail("not a Unix socket address");
     std::memcpy(result.address.sun_path, value.data(), value.size());
     // Abstract namespace: the name starts with a NUL byte instead of '@'.
     if (value[0] == '@') result.address.sun_path[0] = '\0';
@@ -62,20 +63,18 @@ SystemdNotifier SystemdNotifier::from_environment() {
     ::unsetenv("WATCHDOG_USEC");
     ::unsetenv("WATCHDOG_PID");
     if (path.empty()) return {};
-    SystemdNotifier notifier = for_socket(path, interval);
-    if (!notifier.enabled()) spdlog::warn("NOTIFY_SOCKET={}: not a Unix socket address; not notifying systemd", path);
-    return notifier;
+    Result<SystemdNotifier> notifier = for_socket(path, interval);
+    if (notifier) return std::move(notifier).value();
+    spdlog::warn("NOTIFY_SOCKET={}: {}; not notifying systemd", path, notifier.error());
+    return {};
 }
 
-SystemdNotifier SystemdNotifier::for_socket(std::string_view notify_socket, int64_t watchdog_interval_ms) {
+Result<SystemdNotifier> SystemdNotifier::for_socket(std::string_view notify_socket, int64_t watchdog_interval_ms) {
+    Result<NotifyAddress> address = parse_notify_socket(notify_socket);
+    if (!address) return fail(address.error());
     SystemdNotifier notifier;
-    std::optional<NotifyAddress> address = parse_notify_socket(notify_socket);
-    if (!address) return notifier;
     notifier.fd_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!notifier.fd_) {
-        spdlog::warn("NOTIFY_SOCKET: socket(AF_UNIX): {}; not notifying systemd", std::strerror(errno));
-        return notifier;
-    }
+    if (!notifier.fd_) return fail(std::string("socket(AF_UNIX): ") + std::strerror(errno));
     notifier.address_ = *address;
     notifier.watchdog_interval_ms_ = watchdog_interval_ms;
     return notifier;
@@ -111,10 +110,6 @@ void SystemdNotifier::stopping() const {
 
 void SystemdNotifier::watchdog() const {
     if (enabled()) send("WATCHDOG=1");
-}
-
-void SystemdNotifier::status(std::string_view text) const {
-    if (enabled()) send(std::string("STATUS=").append(text));
 }
 
 SystemdWatchdog::SystemdWatchdog(const SystemdNotifier& notifier, std::function<std::vector<uint64_t>()> heartbeats)

@@ -12,12 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/base/unique_fd.h"
 #include "core/daemon/progress_gate.h"  // the watchdog's verdict; also used by VRRP
 
@@ -29,9 +29,9 @@ struct NotifyAddress {
     sockaddr_un address{};
     socklen_t length = 0;
 };
-// nullopt for an empty, relative, too long or non-Unix value (e.g. systemd 253's
-// "vsock:"), which the notifier then ignores.
-std::optional<NotifyAddress> parse_notify_socket(std::string_view value);
+// Fails ("not a Unix socket address") for an empty, relative, too long or non-Unix
+// value (e.g. systemd 253's "vsock:"), which the notifier then ignores.
+Result<NotifyAddress> parse_notify_socket(std::string_view value);
 
 // How often to ping the watchdog, from $WATCHDOG_USEC and $WATCHDOG_PID (either may
 // be null): half the timeout, as sd_watchdog_enabled(3) advises, rounded down to
@@ -53,8 +53,8 @@ public:
     // the processes ringlbd starts (VRRP notify scripts) do not inherit them. Call
     // from main() before any other thread exists (unsetenv is not thread-safe).
     static SystemdNotifier from_environment();
-    // For tests and tools: a notifier for an explicit socket and watchdog interval.
-    static SystemdNotifier for_socket(std::string_view notify_socket, int64_t watchdog_interval_ms);
+    // A notifier for an explicit socket and watchdog interval, or why there is none.
+    static Result<SystemdNotifier> for_socket(std::string_view notify_socket, int64_t watchdog_interval_ms);
 
     bool enabled() const { return fd_.valid(); }
     // 0: no watchdog requested.
@@ -64,7 +64,6 @@ public:
     void reloading() const;
     void stopping() const;
     void watchdog() const;
-    void status(std::string_view text) const;
     // Any message, "KEY=VALUE" lines; returns false when it could not be sent.
     bool send(std::string_view message) const;
 

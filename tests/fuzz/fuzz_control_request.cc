@@ -18,7 +18,7 @@ constexpr const char* kTarget = "fuzz_control_request";
 // Errors quote at most 64 bytes of input, so a response stays short whatever came in.
 constexpr size_t kMaxErrorLength = 1024;
 
-ParsedRequest parse_or_fail(std::string_view line, std::string_view stage) {
+Result<Request> parse_or_fail(std::string_view line, std::string_view stage) {
     std::string escaped;
     try {
         return parse_request(line);
@@ -76,21 +76,19 @@ void check_strings_printable(const nlohmann::json& value, const std::string& lin
 int fuzz_control_request_one(const uint8_t* data, size_t size) {
     using namespace control_request_target;
     const std::string_view line(reinterpret_cast<const char*>(data), size);
-    const ParsedRequest parsed = parse_or_fail(line, "input");
-    if (!parsed.request) {
-        check_error_response(parsed.error);
+    const Result<Request> parsed = parse_or_fail(line, "input");
+    if (!parsed) {
+        check_error_response(parsed.error());
         return 0;
     }
-    FUZZ_CHECK(kTarget, parsed.error.empty(), parsed.error);
     check_strings_printable(nlohmann::json::parse(line), std::string(line));
 
-    const std::string sent = format_request(*parsed.request);
+    const std::string sent = format_request(*parsed);
     FUZZ_CHECK(kTarget, is_one_line(sent), sent);
-    const ParsedRequest again = parse_or_fail(std::string_view(sent).substr(0, sent.size() - 1), "formatted request");
-    FUZZ_CHECK(kTarget, again.request.has_value(), "formatted: " + sent + "error: " + again.error);
-    FUZZ_CHECK(kTarget, *again.request == *parsed.request, "formatted: " + sent + "reformatted: " +
-                                                               format_request(*again.request));
-    FUZZ_CHECK(kTarget, format_request(*again.request) == sent, sent);
+    const Result<Request> again = parse_or_fail(std::string_view(sent).substr(0, sent.size() - 1), "formatted request");
+    FUZZ_CHECK(kTarget, again.ok(), "formatted: " + sent + "error: " + again.error());
+    FUZZ_CHECK(kTarget, *again == *parsed, "formatted: " + sent + "reformatted: " + format_request(*again));
+    FUZZ_CHECK(kTarget, format_request(*again) == sent, sent);
     return 0;
 }
 

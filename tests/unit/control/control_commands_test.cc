@@ -95,6 +95,7 @@ protected:
         context_.status = [] { return json{{"version", "test"}}; };
         context_.update = [this](const ConfigStore::Change& change) { return store_->update(change, apply()); };
         context_.reload = [this] { return store_->reload(apply()); };
+        context_.vrrp_status = [] { return json::array(); };
     }
     void TearDown() override {
         std::filesystem::remove_all(dir_);
@@ -102,12 +103,12 @@ protected:
     }
 
     ConfigStore::Apply apply() {
-        return [this](std::shared_ptr<const Config> next) -> std::string {
+        return [this](std::shared_ptr<const Config> next) -> Result<void> {
             ++applied_;
-            if (!apply_error_.empty()) return apply_error_;
+            if (!apply_error_.empty()) return fail(apply_error_);
             running_ = next;
             snapshot_ = fake_snapshot(next, snapshot_.get());
-            return "";
+            return {};
         };
     }
 
@@ -356,6 +357,14 @@ TEST_F(ControlCommands, ReloadWithABrokenFileReportsFileAndLineAndChangesNothing
 
 TEST_F(ControlCommands, VrrpStatusWithoutInstancesSaysVrrpIsNotConfigured) {
     EXPECT_EQ(call(R"({"command":"vrrp status"})"), (json{{"ok", false}, {"error", "vrrp not configured"}}));
+}
+
+TEST_F(ControlCommands, VrrpStatusAnswersWithTheInstancesTheDaemonReports) {
+    write_text(path_, std::string(kConfig) + "\n[vrrp.v]\ninterface = eth0\nvrid = 7\nvip = 10.0.0.100/24\n");
+    ASSERT_TRUE(call(R"({"command":"reload"})")["ok"]);
+    const json instances = json::array({{{"name", "v"}, {"state", "backup"}}});
+    context_.vrrp_status = [&] { return instances; };
+    EXPECT_EQ(call(R"({"command":"vrrp status"})"), (json{{"ok", true}, {"instances", instances}}));
 }
 
 TEST_F(ControlCommands, MalformedLinesGetTheProtocolError) {

@@ -23,9 +23,9 @@ Request make(CommandKind kind, std::string listener = "") {
 }
 
 std::string error_of(std::string_view line) {
-    ParsedRequest parsed = parse_request(line);
-    EXPECT_FALSE(parsed.request.has_value()) << line.substr(0, 200);
-    return parsed.error;
+    Result<Request> parsed = parse_request(line);
+    EXPECT_FALSE(parsed.ok()) << line.substr(0, 200);
+    return parsed.ok() ? "" : parsed.error();
 }
 
 TEST(ControlProto, EveryCommandRoundTripsThroughItsJsonLine) {
@@ -65,17 +65,17 @@ TEST(ControlProto, EveryCommandRoundTripsThroughItsJsonLine) {
         ASSERT_TRUE(line.ends_with("\n"));
         ASSERT_EQ(line.find('\n'), line.size() - 1) << "one line per request";
         line.pop_back();
-        ParsedRequest parsed = parse_request(line);
-        ASSERT_TRUE(parsed.request.has_value()) << line << ": " << parsed.error;
-        EXPECT_EQ(*parsed.request, request) << line;
+        Result<Request> parsed = parse_request(line);
+        ASSERT_TRUE(parsed.ok()) << line << ": " << parsed.error();
+        EXPECT_EQ(*parsed, request) << line;
     }
 }
 
 TEST(ControlProto, AcceptsATrailingCarriageReturnAndSurroundingSpaces) {
-    ParsedRequest parsed = parse_request("  {\"command\": \"listener show\", \"listener\": \"web\"}  \r");
-    ASSERT_TRUE(parsed.request) << parsed.error;
-    EXPECT_EQ(parsed.request->kind, CommandKind::kListenerShow);
-    EXPECT_EQ(parsed.request->listener, "web");
+    Result<Request> parsed = parse_request("  {\"command\": \"listener show\", \"listener\": \"web\"}  \r");
+    ASSERT_TRUE(parsed.ok()) << parsed.error();
+    EXPECT_EQ(parsed->kind, CommandKind::kListenerShow);
+    EXPECT_EQ(parsed->listener, "web");
 }
 
 struct Malformed {
@@ -212,9 +212,9 @@ TEST(ControlProto, EveryPrefixOfAValidRequestIsRefusedWithoutThrowing) {
     add.backends = {{addr("10.0.1.11:8080"), 3, true}};
     const std::string line = format_request(add);
     for (size_t n = 0; n + 1 < line.size(); ++n) {
-        ParsedRequest parsed = parse_request(std::string_view(line).substr(0, n));
-        EXPECT_FALSE(parsed.request) << n;
-        EXPECT_FALSE(parsed.error.empty()) << n;
+        Result<Request> parsed = parse_request(std::string_view(line).substr(0, n));
+        ASSERT_FALSE(parsed.ok()) << n;
+        EXPECT_FALSE(parsed.error().empty()) << n;
     }
 }
 
@@ -229,9 +229,8 @@ TEST(ControlProto, RandomBytesNeverParseAndNeverThrow) {
             state ^= state << 17;
             line.push_back(char(state & 0xff));
         }
-        ParsedRequest parsed = parse_request(line);
-        EXPECT_FALSE(parsed.request && !parsed.error.empty());
-        EXPECT_TRUE(parsed.request || !parsed.error.empty());
+        Result<Request> parsed = parse_request(line);
+        EXPECT_TRUE(parsed.ok() || !parsed.error().empty());
     }
 }
 

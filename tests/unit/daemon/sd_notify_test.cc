@@ -36,6 +36,19 @@ TEST(SdNotify, RelativeEmptyVsockAndOverlongAddressesAreRefused) {
     EXPECT_FALSE(parse_notify_socket("vsock:2:1234"));
     EXPECT_TRUE(parse_notify_socket("/" + std::string(sizeof(sockaddr_un::sun_path) - 1, 'x')));
     EXPECT_FALSE(parse_notify_socket("/" + std::string(sizeof(sockaddr_un::sun_path), 'x')));
+    EXPECT_EQ(parse_notify_socket("vsock:2:1234").error(), "not a Unix socket address");
+}
+
+TEST(SdNotify, ANotifierIsMadeOnlyForAUsableAddress) {
+    Result<SystemdNotifier> notifier = SystemdNotifier::for_socket("@ringlb-sd-notify-test", 500);
+    ASSERT_TRUE(notifier.ok()) << notifier.error();
+    EXPECT_TRUE(notifier->enabled());
+    EXPECT_EQ(notifier->watchdog_interval_ms(), 500);
+    Result<SystemdNotifier> refused = SystemdNotifier::for_socket("run/notify", 500);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error(), "not a Unix socket address");
+    EXPECT_FALSE(SystemdNotifier().enabled());
+    EXPECT_EQ(SystemdNotifier().watchdog_interval_ms(), 0);
 }
 
 TEST(SdNotify, WatchdogIsPingedAtHalfItsTimeout) {
