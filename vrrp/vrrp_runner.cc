@@ -68,12 +68,6 @@ bool same_addresses(const Advert& advert, const std::vector<Ipv4Prefix>& vips) {
     return true;
 }
 
-std::string addresses_text(const std::vector<Ipv4>& addresses) {
-    std::string text;
-    for (Ipv4 address : addresses) text += (text.empty() ? "" : ",") + format_ipv4(address);
-    return text;
-}
-
 template <class... F>
 struct Overloaded : F... {
     using F::operator()...;
@@ -175,46 +169,40 @@ void VrrpRunner::Loop::setup() {
     // (RFC 5798 §6.4.1: a backup does not own the addresses).
     std::vector<LinkInfo> links;
     for (const VrrpInstanceConfig& config : configs_) {
-        auto link = netlink_->get_link(config.interface);
+        auto lookup = netlink_->get_link(config.interface);
+        if (!lookup) throw std::runtime_error("vrrp " + config.name + ": " + lookup.error());
+        const std::optional<LinkInfo>& link = *lookup;
         if (!link) throw std::runtime_error("vrrp " + config.name + ": interface " + config.interface + " does not exist");
         auto cannot_remove = [&](Ipv4 vip, const std::string& error) {
             return std::runtime_error("vrrp " + config.name + ": cannot remove VIP " + format_ipv4(vip) + " from " +
                                       config.interface + ": " + error + " (needs root or CAP_NET_ADMIN)");
         };
-        bool removed_any = false;
-        for (const InterfaceAddress& address : netlink_->ipv4_addresses(link->ifindex)) {
-            for (const Ipv4Prefix& vip : config.vips) {
-                if (vip.address != address.address) continue;
-                const Ipv4Prefix held{address.address, address.prefix_len};
-                if (std::string error = netlink_->remove_address(link->ifindex, held); !error.empty())
-                    throw cannot_remove(vip.address, error);
-                spdlog::warn("vrrp {}: removed VIP {}/{} left on {} by an earlier run", config.name,
-                             format_ipv4(vip.address), address.prefix_len, config.interface);
-                removed_any = true;
-            }
+        auto addresses = netlink_->ipv4_addresses(link->ifindex);
+        if (!addresses) throw std::runtime_error("vrrp " + config.name + ": " + addresses.error());
+        const std::vector<Ipv4Prefix> stale = vips_held(*addresses, config.vips);
+        for (const Ipv4Prefix& vip : stale) {
+            if (auto result = netlink_->remove_address(link->ifindex, vip); !result)
+                throw cannot_remove(vip.address, result.error());
+            spdlog::warn("vrrp {}: removed VIP {} left on {} by an earlier run", config.name, format_vip(vip),
+                         config.interface);
         }
         // Removing an absent VIP succeeds only with the right to change addresses: find
         // out now rather than on the first takeover.
-        if (!removed_any && !config.vips.empty())
-            if (std::string error = netlink_->remove_address(link->ifindex, config.vips.front()); !error.empty())
-                throw cannot_remove(config.vips.front().address, error);
+        if (stale.empty() && !config.vips.empty())
+            if (auto result = netlink_->remove_address(link->ifindex, config.vips.front()); !result)
+                throw cannot_remove(config.vips.front().address, result.error());
         links.push_back(*link);
     }
 
     for (size_t i = 0; i < configs_.size(); ++i) {
         VrrpInstanceConfig config = configs_[i];
         const LinkInfo& link = links[i];
-        const auto addresses = netlink_->ipv4_addresses(link.ifindex);
-        if (config.primary_address == 0) {
-            config.primary_address = choose_primary_address(addresses, vips_on_interface(configs_, config.interface));
-            if (config.primary_address == 0)
-                throw std::runtime_error("vrrp " + config.name + ": interface " + config.interface +
-                                         " has no IPv4 address of its own to send advertisements from");
-        } else if (std::none_of(addresses.begin(), addresses.end(),
-                                [&](const InterfaceAddress& a) { return a.address == config.primary_address; })) {
-            throw std::runtime_error("vrrp " + config.name + ": source_address " +
-                                     format_ipv4(config.primary_address) + " is not on " + config.interface);
-        }
+        auto listed = netlink_->ipv4_addresses(link.ifindex);
+        if (!listed) throw std::runtime_error("vrrp " + config.name + ": " + listed.error());
+        const std::vector<InterfaceAddress>& addresses = *listed;
+        auto source = advert_source_address(config, addresses, vips_on_interface(configs_, config.interface));
+        if (!source) throw std::runtime_error("vrrp " + config.name + ": " + source.error());
+        config.primary_address = *source;
         auto instance = std::make_unique<Instance>(config);
         instance->ifindex = link.ifindex;
         instance->mac = link.mac;
@@ -227,7 +215,7 @@ void VrrpRunner::Loop::setup() {
                      config.interface, format_ipv4(config.primary_address),
                      config.unicast_peers.empty() ? "multicast" : "unicast to",
                      config.unicast_peers.empty() ? format_ipv4(kVrrpMulticastGroup)
-                                                  : addresses_text(config.unicast_peers));
+                                                  : format_ipv4_list(config.unicast_peers));
         instances_.push_back(std::move(instance));
     }
     epoll_add(epoll_fd_.get(), timer_fd_.get(), tag(Source::kTimer));
@@ -251,7 +239,10 @@ void VrrpRunner::Loop::run() noexcept {
         spdlog::critical("vrrp thread failed: {}; removing every VIP", failure.what());
         for (auto& instance : instances_)
             for (const Ipv4Prefix& vip : instance->config.vips)
-                if (netlink_) netlink_->remove_address(instance->ifindex, vip);
+                if (netlink_)
+                    if (auto result = netlink_->remove_address(instance->ifindex, vip); !result)
+                        spdlog::error("vrrp {}: cannot remove VIP {}: {}", instance->config.name, format_vip(vip),
+                                      result.error());
         std::lock_guard lock(shared_.mutex);
         for (InstanceStatus& status : shared_.status) {
             status.state = VrrpState::kInit;
@@ -370,20 +361,18 @@ void VrrpRunner::Loop::apply_health(Instance& instance, const Inputs& inputs, Ti
 }
 
 void VrrpRunner::Loop::check_links() {
-    for (size_t i = 0; i < instances_.size(); ++i) {
-        try {
-            refresh_link(*instances_[i], uint32_t(i));
-        } catch (const std::exception& failure) {
-            // Not knowing is not a fault of the link; keep the last verdict.
-            spdlog::error("vrrp {}: cannot read interface {}: {}", instances_[i]->config.name,
-                          instances_[i]->config.interface, failure.what());
-        }
-    }
+    for (size_t i = 0; i < instances_.size(); ++i) refresh_link(*instances_[i], uint32_t(i));
 }
 
 void VrrpRunner::Loop::refresh_link(Instance& instance, uint32_t index) {
     const VrrpInstanceConfig& config = instance.config;
-    std::optional<LinkInfo> link = netlink_->get_link(config.interface);
+    // Not knowing is not a fault of the link: on a failed read the last verdict stays.
+    auto cannot_read = [&](const std::string& why) {
+        spdlog::error("vrrp {}: cannot read interface {}: {}", config.name, config.interface, why);
+    };
+    auto lookup = netlink_->get_link(config.interface);
+    if (!lookup) return cannot_read(lookup.error());
+    const std::optional<LinkInfo>& link = *lookup;
     if (link && link->ifindex != instance.ifindex) {
         // Deleted and created again: the socket is bound to the old device.
         try {
@@ -398,7 +387,9 @@ void VrrpRunner::Loop::refresh_link(Instance& instance, uint32_t index) {
     }
     std::vector<InterfaceAddress> addresses;
     if (link) {
-        addresses = netlink_->ipv4_addresses(link->ifindex);
+        auto listed = netlink_->ipv4_addresses(link->ifindex);
+        if (!listed) return cannot_read(listed.error());
+        addresses = std::move(*listed);
         instance.mac = link->mac;
     }
     std::string fault = interface_fault(config.interface, link, instance.ifindex, addresses, config.primary_address);
@@ -443,8 +434,8 @@ void VrrpRunner::Loop::receive_adverts(Instance& instance) {
             // RFC 5798 §7.1: a mismatch MAY be logged; the advert still counts.
             if (!same_addresses(advert, instance.config.vips) && instance.mismatch_log.allow(monotonic_ms(), &suppressed))
                 spdlog::warn("vrrp {}: {} advertises vrid {} with addresses {}, we have {}", instance.config.name,
-                             format_ipv4(advert.source), advert.vrid, addresses_text(advert.addresses),
-                             addresses_text(instance.fsm.build_advert(0, 0).addresses));
+                             format_ipv4(advert.source), advert.vrid, format_ipv4_list(advert.addresses),
+                             format_ipv4_list(instance.fsm.build_advert(0, 0).addresses));
         }
         execute(instance, instance.fsm.on_advert(advert, now));
     }
@@ -494,15 +485,15 @@ void VrrpRunner::Loop::execute(Instance& instance, const std::vector<Action>& ac
                 [&](const SendAdvert& send) { send_advert(instance, send.priority); },
                 [&](const AddVip&) {
                     for (const Ipv4Prefix& vip : config.vips)
-                        if (std::string error = netlink_->add_address(instance.ifindex, vip); !error.empty())
-                            spdlog::error("vrrp {}: cannot add VIP {}/{} to {}: {}", config.name,
-                                          format_ipv4(vip.address), vip.prefix_len, config.interface, error);
+                        if (auto result = netlink_->add_address(instance.ifindex, vip); !result)
+                            spdlog::error("vrrp {}: cannot add VIP {} to {}: {}", config.name, format_vip(vip),
+                                          config.interface, result.error());
                 },
                 [&](const RemoveVip&) {
                     for (const Ipv4Prefix& vip : config.vips)
-                        if (std::string error = netlink_->remove_address(instance.ifindex, vip); !error.empty())
-                            spdlog::error("vrrp {}: cannot remove VIP {}/{} from {}: {}", config.name,
-                                          format_ipv4(vip.address), vip.prefix_len, config.interface, error);
+                        if (auto result = netlink_->remove_address(instance.ifindex, vip); !result)
+                            spdlog::error("vrrp {}: cannot remove VIP {} from {}: {}", config.name, format_vip(vip),
+                                          config.interface, result.error());
                 },
                 [&](const SendGarp&) {
                     if (!instance.mac) return;  // no Ethernet address: nothing to announce
