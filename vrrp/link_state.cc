@@ -18,6 +18,31 @@ Ipv4 choose_primary_address(std::span<const InterfaceAddress> addresses, std::sp
     return 0;
 }
 
+Result<Ipv4> advert_source_address(const VrrpInstanceConfig& config, std::span<const InterfaceAddress> addresses,
+                                   std::span<const Ipv4Prefix> vips) {
+    if (config.primary_address == 0) {
+        const Ipv4 chosen = choose_primary_address(addresses, vips);
+        if (chosen == 0)
+            return fail("interface '" + config.interface +
+                        "' has no IPv4 address of its own to send advertisements from");
+        return chosen;
+    }
+    const bool present = std::any_of(addresses.begin(), addresses.end(),
+                                     [&](const InterfaceAddress& a) { return a.address == config.primary_address; });
+    if (!present)
+        return fail("source_address " + format_ipv4(config.primary_address) + " is not an address of " +
+                    config.interface);
+    return config.primary_address;
+}
+
+std::vector<Ipv4Prefix> vips_held(std::span<const InterfaceAddress> addresses, std::span<const Ipv4Prefix> vips) {
+    std::vector<Ipv4Prefix> held;
+    for (const InterfaceAddress& address : addresses)
+        for (const Ipv4Prefix& vip : vips)
+            if (address.address == vip.address) held.push_back({address.address, address.prefix_len});
+    return held;
+}
+
 std::vector<Ipv4Prefix> vips_on_interface(std::span<const VrrpInstanceConfig> configs, const std::string& interface) {
     std::vector<Ipv4Prefix> vips;
     for (const auto& config : configs)

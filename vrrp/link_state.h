@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/result.h"
 #include "vrrp/garp.h"
 #include "vrrp/vrrp_types.h"
 
@@ -35,6 +36,16 @@ struct InterfaceAddress {
 // else 0. VIPs are skipped because they come and go with mastership (and one in a
 // subnet of its own is listed as primary).
 Ipv4 choose_primary_address(std::span<const InterfaceAddress> addresses, std::span<const Ipv4Prefix> vips);
+
+// The address an instance's adverts go out from: source_address when configured (it
+// must be one of `addresses`), else choose_primary_address(addresses, vips). A Failure
+// says why there is none, naming the interface.
+Result<Ipv4> advert_source_address(const VrrpInstanceConfig& config, std::span<const InterfaceAddress> addresses,
+                                   std::span<const Ipv4Prefix> vips);
+
+// The instance's VIPs that are on the interface now, each with the prefix length the
+// interface holds it with (what a removal must name), in `addresses` order.
+std::vector<Ipv4Prefix> vips_held(std::span<const InterfaceAddress> addresses, std::span<const Ipv4Prefix> vips);
 
 // Why `interface` cannot carry VRRP right now, or "" when it can: it is missing, was
 // re-created under another index, is down, has no carrier, or no longer holds `source`.

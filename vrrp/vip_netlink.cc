@@ -79,11 +79,11 @@ NetlinkRoute::~NetlinkRoute() {
     if (sock_ != nullptr) nl_socket_free(sock_);  // also closes it
 }
 
-std::optional<LinkInfo> NetlinkRoute::get_link(const std::string& name) {
+Result<std::optional<LinkInfo>> NetlinkRoute::get_link(const std::string& name) {
     rtnl_link* raw = nullptr;
     const int error = rtnl_link_get_kernel(sock_, 0, name.c_str(), &raw);
-    if (error == -NLE_OBJ_NOTFOUND || error == -NLE_NODEV) return std::nullopt;
-    if (error < 0) throw std::runtime_error("netlink: cannot read interface " + name + ": " + nl_message(error));
+    if (error == -NLE_OBJ_NOTFOUND || error == -NLE_NODEV) return std::optional<LinkInfo>();
+    if (error < 0) return fail("netlink: cannot read interface " + name + ": " + nl_message(error));
     std::unique_ptr<rtnl_link, LinkPut> link(raw);
     LinkInfo info;
     info.ifindex = rtnl_link_get_ifindex(link.get());
@@ -95,13 +95,13 @@ std::optional<LinkInfo> NetlinkRoute::get_link(const std::string& name) {
         std::memcpy(mac.data(), nl_addr_get_binary_addr(hw), mac.size());
         info.mac = mac;
     }
-    return info;
+    return std::optional<LinkInfo>(info);
 }
 
-std::vector<InterfaceAddress> NetlinkRoute::ipv4_addresses(int ifindex) {
+Result<std::vector<InterfaceAddress>> NetlinkRoute::ipv4_addresses(int ifindex) {
     nl_cache* raw = nullptr;
     if (int error = rtnl_addr_alloc_cache(sock_, &raw); error < 0)
-        throw std::runtime_error("netlink: cannot list addresses: " + nl_message(error));
+        return fail("netlink: cannot list addresses: " + nl_message(error));
     std::unique_ptr<nl_cache, CacheFree> cache(raw);
     std::vector<InterfaceAddress> out;
     for (nl_object* object = nl_cache_get_first(cache.get()); object != nullptr; object = nl_cache_get_next(object)) {
@@ -117,22 +117,22 @@ std::vector<InterfaceAddress> NetlinkRoute::ipv4_addresses(int ifindex) {
     return out;
 }
 
-std::string NetlinkRoute::add_address(int ifindex, const Ipv4Prefix& prefix) {
+Result<void> NetlinkRoute::add_address(int ifindex, const Ipv4Prefix& prefix) {
     auto addr = make_addr(ifindex, prefix);
-    if (!addr) return "out of memory";
+    if (!addr) return fail("out of memory");
     // NLM_F_EXCL makes "already there" a distinct answer instead of a silent replace.
     const int error = rtnl_addr_add(sock_, addr.get(), NLM_F_EXCL);
-    if (error == 0 || error == -NLE_EXIST) return "";
-    return nl_message(error);
+    if (error == 0 || error == -NLE_EXIST) return {};
+    return fail(nl_message(error));
 }
 
-std::string NetlinkRoute::remove_address(int ifindex, const Ipv4Prefix& prefix) {
+Result<void> NetlinkRoute::remove_address(int ifindex, const Ipv4Prefix& prefix) {
     auto addr = make_addr(ifindex, prefix);
-    if (!addr) return "out of memory";
+    if (!addr) return fail("out of memory");
     const int error = rtnl_addr_delete(sock_, addr.get(), 0);
     // EADDRNOTAVAIL (NLE_NOADDR) is the kernel's "no such address on this interface".
-    if (error == 0 || error == -NLE_NOADDR || error == -NLE_OBJ_NOTFOUND) return "";
-    return nl_message(error);
+    if (error == 0 || error == -NLE_NOADDR || error == -NLE_OBJ_NOTFOUND) return {};
+    return fail(nl_message(error));
 }
 
 LinkWatch LinkWatch::open() {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/base/unique_fd.h"
 #include "vrrp/link_state.h"
 
@@ -15,7 +16,8 @@ struct nl_sock;
 namespace ringlb {
 
 // One libnl route socket (move-only; freed once). Calls block for the kernel's answer,
-// which rtnetlink gives at once. Not thread-safe: one owner thread.
+// which rtnetlink gives at once. Not thread-safe: one owner thread. A request the kernel
+// refuses is a Failure carrying libnl's message; only open() throws (start-up).
 class NetlinkRoute {
 public:
     // Throws std::runtime_error when the socket cannot be made.
@@ -27,20 +29,17 @@ public:
     NetlinkRoute& operator=(const NetlinkRoute&) = delete;
     ~NetlinkRoute();
 
-    // nullopt when there is no such interface; throws std::runtime_error when the
-    // kernel cannot be asked at all.
-    std::optional<LinkInfo> get_link(const std::string& name);
+    // nullopt when there is no such interface; a Failure when the kernel cannot be
+    // asked at all.
+    Result<std::optional<LinkInfo>> get_link(const std::string& name);
 
-    // The interface's IPv4 addresses in kernel order. Throws std::runtime_error when
-    // the dump fails.
-    std::vector<InterfaceAddress> ipv4_addresses(int ifindex);
+    // The interface's IPv4 addresses in kernel order; a Failure when the dump fails.
+    Result<std::vector<InterfaceAddress>> ipv4_addresses(int ifindex);
 
     // Adds `prefix` to the interface; an address that is already there counts as added.
-    // Returns "" on success, else libnl's message.
-    std::string add_address(int ifindex, const Ipv4Prefix& prefix);
-    // Removes `prefix`; an address that is not there counts as removed. Returns "" on
-    // success, else libnl's message.
-    std::string remove_address(int ifindex, const Ipv4Prefix& prefix);
+    Result<void> add_address(int ifindex, const Ipv4Prefix& prefix);
+    // Removes `prefix`; an address that is not there counts as removed.
+    Result<void> remove_address(int ifindex, const Ipv4Prefix& prefix);
 
 private:
     explicit NetlinkRoute(nl_sock* sock) : sock_(sock) {}

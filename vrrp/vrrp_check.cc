@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
 
 #include "vrrp/link_state.h"
 #include "vrrp/vip_netlink.h"
@@ -17,30 +17,29 @@ namespace ringlb {
 std::vector<ConfigError> check_vrrp_interfaces(const Config& config) {
     std::vector<ConfigError> errors;
     if (config.vrrp.empty()) return errors;
-    auto error = [&](const VrrpInstanceConfig& vrrp, const std::string& message) {
-        errors.push_back({config.source_file, vrrp.line, "vrrp '" + vrrp.name + "': " + message});
+    auto cannot_check = [&](const std::string& why) {
+        errors.push_back({config.source_file, 0, "cannot check VRRP interfaces: " + why});
+        return errors;
     };
+    std::optional<NetlinkRoute> netlink;
     try {
-        NetlinkRoute netlink = NetlinkRoute::open();
-        for (const VrrpInstanceConfig& vrrp : config.vrrp) {
-            auto link = netlink.get_link(vrrp.interface);
-            if (!link) {
-                error(vrrp, "interface '" + vrrp.interface + "' does not exist");
-                continue;
-            }
-            const auto addresses = netlink.ipv4_addresses(link->ifindex);
-            if (vrrp.primary_address != 0) {
-                if (std::none_of(addresses.begin(), addresses.end(),
-                                 [&](const InterfaceAddress& a) { return a.address == vrrp.primary_address; }))
-                    error(vrrp, "source_address " + format_ipv4(vrrp.primary_address) + " is not an address of " +
-                                    vrrp.interface);
-            } else if (choose_primary_address(addresses, vrrp.vips) == 0) {
-                error(vrrp, "interface '" + vrrp.interface +
-                                "' has no IPv4 address of its own to send advertisements from");
-            }
-        }
+        netlink = NetlinkRoute::open();
     } catch (const std::exception& failure) {
-        errors.push_back({config.source_file, 0, std::string("cannot check VRRP interfaces: ") + failure.what()});
+        return cannot_check(failure.what());
+    }
+    for (const VrrpInstanceConfig& vrrp : config.vrrp) {
+        const std::string label = "vrrp '" + vrrp.name + "': ";
+        auto lookup = netlink->get_link(vrrp.interface);
+        if (!lookup) return cannot_check(lookup.error());
+        const std::optional<LinkInfo>& link = *lookup;
+        if (!link) {
+            errors.push_back({config.source_file, vrrp.line, label + "interface '" + vrrp.interface + "' does not exist"});
+            continue;
+        }
+        auto addresses = netlink->ipv4_addresses(link->ifindex);
+        if (!addresses) return cannot_check(addresses.error());
+        if (auto source = advert_source_address(vrrp, *addresses, vrrp.vips); !source)
+            errors.push_back({config.source_file, vrrp.line, label + source.error()});
     }
     return errors;
 }

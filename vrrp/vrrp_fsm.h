@@ -1,6 +1,7 @@
 // vrrp/vrrp_fsm.h — one VRRP instance's state machine, RFC 5798 §6.4. Pure: events in,
 // actions out, time passed in. No sockets, no clock reads, no logging; the VRRP thread
-// (vrrp_runner) executes the actions and feeds back timer expiries and adverts.
+// (runner_loop, action_executor) executes the actions and feeds back timer expiries and
+// adverts.
 #pragma once
 
 #include <array>
@@ -121,7 +122,10 @@ public:
     Duration skew_time() const;
     // Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time
     Duration master_down_interval() const;
-    // When the timer of this kind is due, if armed.
+    // When the timer of this kind is due, if armed: the machine's own record, which
+    // on_timer checks to tell a stale expiry. The runner does not read it; it keeps
+    // what the ArmTimer/CancelTimer actions say (vrrp_timers.h), and the unit tests
+    // check that the two agree.
     std::optional<TimePoint> timer_deadline(TimerKind kind) const;
 
     // The advert this instance sends with `priority` to `destination` (224.0.0.18 or a

@@ -2,36 +2,27 @@
 // epoll loop — adverts from the raw sockets, timers from a timerfd, link and address
 // changes from rtnetlink, and the daemon's inputs — and carries out their actions
 // (adverts, VIPs, gratuitous ARP, notify scripts). It does not parse configuration.
+// This class is the daemon's handle on that thread; the parts are runner_setup (start),
+// runner_loop (events), action_plan/action_executor (actions), runner_status and
+// runner_mailbox (what the daemon sees and says).
 #pragma once
 
-#include <array>
-#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
-#include "vrrp/vrrp_packet.h"
+#include "vrrp/runner_status.h"
 #include "vrrp/vrrp_types.h"
 
 namespace ringlb {
 
+class RunnerMailbox;
+class RunnerLoop;
+
 class VrrpRunner {
 public:
-    struct InstanceStatus {
-        std::string name;
-        VrrpState state = VrrpState::kInit;
-        int priority = 0;              // effective: configured − track_weight while tracking fails
-        std::string master;            // the current master's address, "" when unknown
-        std::string last_transition;   // reason of the latest state change
-        int64_t transitions = 0;       // state changes since start (for ringlb_vrrp_transitions_total)
-        uint64_t adverts_sent = 0;
-        uint64_t adverts_received = 0; // packets that passed every check in vrrp_packet.h
-        uint64_t send_errors = 0;
-        // Received packets dropped, indexed by AdvertVerdict (kOk stays 0).
-        std::array<uint64_t, kAdvertVerdictCount> dropped{};
-    };
+    using InstanceStatus = VrrpInstanceStatus;
 
     // `instances` as parsed, primary_address 0 unless configured (the interface's own
     // address is then found at start()).
@@ -62,12 +53,9 @@ public:
     std::vector<InstanceStatus> status() const;
 
 private:
-    struct Shared;  // the daemon's inputs and the status snapshot, under one mutex
-    class Loop;     // everything the VRRP thread owns
-
     std::vector<VrrpInstanceConfig> configs_;
-    std::shared_ptr<Shared> shared_;
-    std::unique_ptr<Loop> loop_;
+    std::unique_ptr<RunnerMailbox> mailbox_;
+    std::unique_ptr<RunnerLoop> loop_;
     std::thread thread_;
     bool started_ = false;
     bool stopped_ = false;

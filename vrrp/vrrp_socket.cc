@@ -15,24 +15,24 @@
 namespace ringlb {
 namespace {
 
-[[noreturn]] void fail(const std::string& interface, const std::string& what, int error) {
+[[noreturn]] void throw_socket_error(const std::string& interface, const std::string& what, int error) {
     std::string message = "vrrp socket on " + interface + ": " + what + ": " + std::strerror(error);
     if (error == EPERM || error == EACCES) message += " (needs root or CAP_NET_RAW)";
     throw std::runtime_error(message);
 }
 
 void set_int(int fd, int level, int option, int value, const std::string& interface, const char* name) {
-    if (::setsockopt(fd, level, option, &value, sizeof value) < 0) fail(interface, name, errno);
+    if (::setsockopt(fd, level, option, &value, sizeof value) < 0) throw_socket_error(interface, name, errno);
 }
 
 }  // namespace
 
 VrrpSocket VrrpSocket::open(const std::string& interface, int ifindex, bool join_multicast) {
     UniqueFd fd(::socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtoVrrp));
-    if (!fd) fail(interface, "socket(AF_INET, SOCK_RAW, 112)", errno);
+    if (!fd) throw_socket_error(interface, "socket(AF_INET, SOCK_RAW, 112)", errno);
     // Only this interface's adverts come in, and ours go out only there.
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(), socklen_t(interface.size())) < 0)
-        fail(interface, "SO_BINDTODEVICE", errno);
+        throw_socket_error(interface, "SO_BINDTODEVICE", errno);
     // RFC 5798 §5.1.1.3: TTL 255, so a receiver can tell the advert crossed no router.
     set_int(fd.get(), IPPROTO_IP, IP_TTL, kVrrpTtl, interface, "IP_TTL");
     set_int(fd.get(), IPPROTO_IP, IP_MULTICAST_TTL, kVrrpTtl, interface, "IP_MULTICAST_TTL");
@@ -41,13 +41,13 @@ VrrpSocket VrrpSocket::open(const std::string& interface, int ifindex, bool join
     ip_mreqn interface_only{};
     interface_only.imr_ifindex = ifindex;
     if (::setsockopt(fd.get(), IPPROTO_IP, IP_MULTICAST_IF, &interface_only, sizeof interface_only) < 0)
-        fail(interface, "IP_MULTICAST_IF", errno);
+        throw_socket_error(interface, "IP_MULTICAST_IF", errno);
     if (join_multicast) {
         ip_mreqn group{};
         group.imr_multiaddr.s_addr = htonl(kVrrpMulticastGroup);
         group.imr_ifindex = ifindex;
         if (::setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &group, sizeof group) < 0)
-            fail(interface, "joining 224.0.0.18", errno);
+            throw_socket_error(interface, "joining 224.0.0.18", errno);
     }
     return VrrpSocket(std::move(fd));
 }

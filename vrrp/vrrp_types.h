@@ -1,5 +1,5 @@
-// Value types shared by the VRRP codec, state machine and adapters: time, states
-// and a decoded advertisement. An instance's configuration and the IPv4 address
+// Value types shared by the VRRP codec, state machine and adapters: time, states,
+// a decoded advertisement, and how logs write addresses. An instance's configuration and the IPv4 address
 // type are part of the config model (core/config/vrrp_config.h).
 // No I/O; time is always passed in, never read here.
 #pragma once
@@ -13,7 +13,8 @@
 
 namespace ringlb {
 
-// The VRRP thread reads steady_clock and hands the value in; pure code only compares.
+// The VRRP thread reads its clock (vrrp_clock.h) and hands the value in; pure code
+// only compares.
 using TimePoint = std::chrono::steady_clock::time_point;
 using Duration = std::chrono::steady_clock::duration;
 
@@ -29,6 +30,18 @@ inline const char* to_string(VrrpState state) {
         case VrrpState::kFault: return "FAULT";
     }
     return "UNKNOWN";
+}
+
+// "192.0.2.100/24": a VIP as logs name it.
+inline std::string format_vip(const Ipv4Prefix& vip) {
+    return format_ipv4(vip.address) + "/" + std::to_string(vip.prefix_len);
+}
+
+// "10.0.0.1,10.0.0.2": addresses as logs list them.
+inline std::string format_ipv4_list(const std::vector<Ipv4>& addresses) {
+    std::string text;
+    for (Ipv4 address : addresses) text += (text.empty() ? "" : ",") + format_ipv4(address);
+    return text;
 }
 
 inline constexpr uint8_t kVrrpPriorityOwner = 255;  // RFC 5798 §5.2.4: owns the VIPs

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import vrrp_wire
-from netns_lan import build_lan, delete_lan, master_down_interval, run, skew_time, wait_for
+from netns_lan import assert_one_run, build_lan, delete_lan, master_down_interval, run, skew_time, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = (ROOT / os.environ.get("RINGLB_BUILD", "build")).resolve()   # or build-asan, build-tsan
@@ -310,15 +310,19 @@ def test_the_master_owns_the_vip_and_the_client_reaches_a_backend_through_it(pai
 
 def test_killing_the_master_moves_the_vip_and_the_client_to_the_backup_within_master_down(pair):
     prober = pair.prober("lb2")
+    log_before = len(pair.log("lb2"))
     killed = time.monotonic()
     pair.kill("lb1", signal.SIGKILL)
     took = Pair.served_at(prober) - killed
-    # + 300 ms: the daemons may run under a sanitizer on a loaded machine; the lower
-    # bound below is what shows the takeover waited for Master_Down_Interval.
-    bound = master_down(PRIO["lb2"]) + 0.300
+    # lb2 names the mechanism: lb1 went silent and Master_Down_Interval ran out.
+    assert re.search(rf"vrrp vip1: BACKUP -> MASTER \(no advert from master {re.escape(ADDR['lb1'])} "
+                     r"for Master_Down_Interval", pair.log("lb2")[log_before:]), pair.log("lb2")[-2000:]
+    # Served end to end through the daemons, which may run under a sanitizer on a loaded
+    # machine: the one-run rule. The lower bound shows the takeover waited.
+    bound = master_down(PRIO["lb2"]) + 0.100
     print(f"kill -9: client served through lb2 {took * 1000:.0f} ms after the kill "
-          f"(bound {bound * 1000:.0f} ms)")
-    assert took <= bound
+          f"(bound {bound * 1000:.0f} ms, one run may take twice that)")
+    assert_one_run(took, bound)
     # The backup's timer runs from the last advert it heard, at most one interval before the kill.
     assert took >= master_down(PRIO["lb2"]) - ADVERT - 0.020
     assert pair.vrrp_state("lb2") == "MASTER"
@@ -339,10 +343,10 @@ def test_a_graceful_stop_hands_the_vip_over_after_the_skew(pair):
     # CI machine cannot tell the two apart, so the bound is only the protocol's worst case.
     assert re.search(rf"vrrp vip1: BACKUP -> MASTER \(master {re.escape(ADDR['lb1'])} sent priority 0",
                      pair.log("lb2")[log_before:]), pair.log("lb2")[-2000:]
-    bound = master_down(PRIO["lb2"]) + 0.300
+    bound = master_down(PRIO["lb2"]) + 0.100
     print(f"SIGTERM: client served through lb2 {took * 1000:.0f} ms after the signal "
-          f"(bound {bound * 1000:.0f} ms; Skew_Time {(master_down(PRIO['lb2']) - 3 * ADVERT) * 1000:.0f} ms)")
-    assert took <= bound
+          f"(bound {bound * 1000:.0f} ms, one run may take twice that; Skew_Time {skew(PRIO['lb2']) * 1000:.0f} ms)")
+    assert_one_run(took, bound)
     assert pair.vip_hosts() == {"lb2"}
     assert pair.vrrp_state("lb2") == "MASTER"
 

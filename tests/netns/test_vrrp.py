@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import netns_lan
-from netns_lan import build_lan, delete_lan, master_down_interval, run, skew_time, switch_port
+from netns_lan import assert_one_run, build_lan, delete_lan, master_down_interval, run, skew_time, switch_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER_SRC = ROOT / "tests/netns/vrrp_driver.cc"
@@ -35,10 +35,12 @@ ADDR = {"a": "10.99.51.1", "b": "10.99.51.2", "c": "10.99.51.3"}
 MAC = {"a": "02:00:00:99:51:01", "b": "02:00:00:99:51:02", "c": "02:00:00:99:51:03"}
 PORT = 8080
 RUNS = 5                            # failover measurements per scenario (median printed)
-# One-run upper bounds add this for a loaded CI machine (sanitizer builds, a parallel
-# suite): each `ip addr` poll forks, and CI measured 273 ms for a 61 ms Skew_Time takeover.
-# Which mechanism acted is asserted from the daemon's own reason line, not from the time.
-SLACK = 0.300
+# How long a test waits for what the protocol does within about one Master_Down_Interval
+# (0.36 s here) before it fails. Generous on purpose, and never a measurement: a loaded
+# 2-CPU machine or a sanitizer build may take much longer than the protocol (CI measured
+# 273 ms, polled with `ip addr`, for a 61 ms Skew_Time takeover). Which mechanism acted is
+# asserted from the drivers' reason lines; how fast, from their own timestamps (stamp()).
+SETTLE = 3.0
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip netns")
 
@@ -378,8 +380,8 @@ def start_pair(lab, extra_a="", extra_b="", listener_a=False, unicast=False):
     """a (priority 200) and b (100) started together; returns once a holds the VIP alone."""
     a = lab.driver("a", lab.config("a", PRIO_A, extra_a, listener_a, unicast))
     b = lab.driver("b", lab.config("b", PRIO_B, extra_b, False, unicast))
-    wait_for("a to become the only master", lambda: lab.vip_hosts() == {"a"}, 3)
-    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", 2)
+    wait_for("a to become the only master", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", SETTLE)
     return a, b
 
 
@@ -392,9 +394,11 @@ def assert_within(samples, bound):
     """The median of the runs meets the protocol's bound (which separates the
     mechanisms: a priority-0 advert acts after Skew_Time, a dead master after
     Master_Down_Interval); one run slowed by a loaded machine may take up to twice
-    as long, no run longer."""
+    as long, no run longer. The samples are the drivers' own timestamps of the new
+    state (stamp()), printed once the VIP is on or off: `ip addr` polls, which fork, would
+    measure the machine's load as well."""
     assert statistics.median(samples) <= bound, samples
-    assert max(samples) <= 2 * bound, samples
+    assert_one_run(max(samples), bound)
 
 
 def report(capsys, title, samples, bound=None):
@@ -413,15 +417,21 @@ def test_higher_priority_host_becomes_master_and_serves_the_vip(fresh):
     logs = {h: Path(lab.tmp) / f"notify-{h}.log" for h in "ab"}
     for log in logs.values():
         log.unlink(missing_ok=True)
-    a, b = start_pair(lab)
+    # b starts once a is master, so b's first state is BACKUP for certain: started
+    # together, a loaded machine may delay a's first Master_Down_Timer past b's (they
+    # are 39 ms + a process start apart), and b would be master for a moment.
+    a = lab.driver("a", lab.config("a", PRIO_A))
+    a.wait_line(rf"status vip1 MASTER prio=200 master={ADDR['a']}", SETTLE)
+    b = lab.driver("b", lab.config("b", PRIO_B))
+    wait_for("a to be the only master", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", SETTLE)
     assert holds_for(lambda: lab.vip_hosts() == {"a"}, 1.0), "the VIP must stay on a alone"
     assert lab.connect() == "a"
     assert lab.client_neighbour_mac() == MAC["a"]
-    a.wait_line(rf"status vip1 MASTER prio=200 master={ADDR['a']}", 1)
     for h in "ab":
         assert "224.0.0.18" in lab.multicast_groups(h), "both joined the VRRP group"
     a.stop()
-    wait_for("b to take over", lambda: lab.vip_hosts() == {"b"}, 1)
+    wait_for("b to take over", lambda: lab.vip_hosts() == {"b"}, SETTLE)
     b.stop()
     assert lab.vip_hosts() == set()
     # notify = PATH runs as PATH INSTANCE STATE, in order, INIT when the instance stops.
@@ -441,18 +451,18 @@ def test_killed_master_is_replaced_within_master_down_interval(fresh, capsys):
         t0 = time.monotonic()
         a.kill(signal.SIGKILL)
         lab.set_port("a", False)
-        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2))
-        _, line = b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", 1, since=t0)
+        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), SETTLE))
+        _, line = b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", SETTLE, since=t0)
         states.append(stamp(line) - t0)
         reach.append(wait_for("the client to reach b", lambda: lab.connect() == "b", 4, step=0.05))
         a.stop(signal.SIGKILL)
         b.stop(signal.SIGKILL)
         lab.set_port("a", True)
         lab.clear_vips()
-    report(capsys, "kill -9 + link loss -> backup owns VIP", samples, bound)
-    report(capsys, "kill -9 + link loss -> backup state MASTER", states)
+    report(capsys, "kill -9 + link loss -> backup owns VIP", samples)
+    report(capsys, "kill -9 + link loss -> backup state MASTER", states, bound)
     report(capsys, "kill -9 + link loss -> client connects to backup (after VIP appears)", reach)
-    assert_within(samples, bound)
+    assert_within(states, bound)
 
 
 def test_graceful_stop_hands_over_after_skew_time(fresh, capsys):
@@ -463,22 +473,22 @@ def test_graceful_stop_hands_over_after_skew_time(fresh, capsys):
         a, b = start_pair(lab)
         t0 = time.monotonic()
         a.kill(signal.SIGTERM)
-        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2))
+        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), SETTLE))
         assert a.popen.wait(timeout=3) == 0
         assert VIP not in lab.addresses("a")
-        _, line = b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
+        _, line = b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", SETTLE, since=t0)
         states.append(stamp(line) - t0)
         assert lab.connect() == "b"
         b.stop()
-    report(capsys, "SIGTERM (priority-0 advert) -> backup owns VIP", samples, bound)
-    report(capsys, "SIGTERM (priority-0 advert) -> backup state MASTER", states)
+    report(capsys, "SIGTERM (priority-0 advert) -> backup owns VIP", samples)
+    report(capsys, "SIGTERM (priority-0 advert) -> backup state MASTER", states, bound)
     # Well below Master_Down_Interval: the priority-0 advert did the work.
-    assert_within(samples, bound)
+    assert_within(states, bound)
 
 
 def test_release_after_kill_hands_over_after_skew_time(fresh, capsys):
     lab = fresh
-    bound = skew(PRIO_B) + 0.150   # + starting the release process
+    bound = skew(PRIO_B) + 0.150   # + the release's netlink lookups and raw socket
     samples, states = [], []
     for _ in range(RUNS):
         a, b = start_pair(lab)
@@ -488,59 +498,72 @@ def test_release_after_kill_hands_over_after_skew_time(fresh, capsys):
         t0 = time.monotonic()
         result = lab.release("a", f"{lab.tmp}/a.conf")
         assert result.returncode == 0 and "released 1" in result.stdout, result.stderr
-        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2))
+        samples.append(wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), SETTLE))
         assert VIP not in lab.addresses("a")
-        _, line = b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
-        states.append(stamp(line) - t0)
+        _, line = b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", SETTLE, since=t0)
+        states.append(stamp(line) - stamp(result.stdout))   # from "releasing t=", once the process is up
         # Nothing left to release: a second run is a no-op.
         assert "released 0" in lab.release("a", f"{lab.tmp}/a.conf").stdout
         b.stop()
-    report(capsys, "kill -9 then --release -> backup owns VIP (from release start)", samples, bound)
-    report(capsys, "kill -9 then --release -> backup state MASTER (from release start)", states)
-    assert_within(samples, bound)
+    report(capsys, "kill -9 then --release -> backup owns VIP (from release exit)", samples)
+    report(capsys, "kill -9 then --release -> backup state MASTER (from release start)", states, bound)
+    assert_within(states, bound)
 
 
 def test_restarted_higher_priority_host_removes_its_leftover_vip_and_preempts(fresh, capsys):
     lab = fresh
     bound = master_down(PRIO_A) + 0.200
-    samples = []
+    samples, states = [], []
     for _ in range(RUNS):
         a, b = start_pair(lab)
         a.kill(signal.SIGKILL)
         a.popen.wait(timeout=3)
-        wait_for("b to take over", lambda: VIP in lab.addresses("b"), 2)
+        wait_for("b to take over", lambda: VIP in lab.addresses("b"), SETTLE)
         assert VIP in lab.addresses("a"), "the crashed run left its VIP"
         t0 = time.monotonic()
         a = lab.driver("a", f"{lab.tmp}/a.conf")
         assert VIP not in lab.addresses("a"), "a restarted run must start without the VIP"
-        samples.append(wait_for("a to preempt b", lambda: lab.vip_hosts() == {"a"}, 3))
+        samples.append(wait_for("a to preempt b", lambda: lab.vip_hosts() == {"a"}, SETTLE))
         wait_for("the client to reach a", lambda: lab.connect() == "a", 3, step=0.05)
-        b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200 from 10\.99\.51\.1", 1, since=t0)
+        # From a's start as BACKUP (its process start-up, slow under a sanitizer, is not
+        # the protocol's) until a has added the VIP and b has dropped it.
+        _, a_start = a.wait_line(r"status vip1 BACKUP .*reason=start$", SETTLE, since=t0)
+        _, a_line = a.wait_line(r"status vip1 MASTER ", SETTLE, since=t0)
+        _, b_line = b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200 from 10\.99\.51\.1", SETTLE,
+                                since=t0)
+        states.append(max(stamp(a_line), stamp(b_line)) - stamp(a_start))
         a.stop()
         b.stop()
-    report(capsys, "restart of higher-priority host -> it owns the VIP again (from start)", samples, bound)
-    assert_within(samples, bound)
+    report(capsys, "restart of higher-priority host -> it owns the VIP again (from driver started)", samples)
+    report(capsys, "restart of higher-priority host -> a MASTER and b BACKUP (from a's start as BACKUP)", states,
+           bound)
+    assert_within(states, bound)
 
 
 def test_without_preempt_the_restarted_host_stays_backup(fresh):
     lab = fresh
     a, b = start_pair(lab, extra_a="preempt = false\n")
     a.stop()
-    wait_for("b to take over", lambda: lab.vip_hosts() == {"b"}, 1)
+    wait_for("b to take over", lambda: lab.vip_hosts() == {"b"}, SETTLE)
     a = lab.driver("a", f"{lab.tmp}/a.conf")
     assert holds_for(lambda: lab.vip_hosts() == {"b"}, 1.0), "a must not preempt with preempt = false"
-    a.wait_line(rf"status vip1 BACKUP .*master={ADDR['b']}", 1)
+    a.wait_line(rf"status vip1 BACKUP .*master={ADDR['b']}", SETTLE)
 
 
 def test_tracking_weight_moves_the_vip_and_back(fresh):
     lab = fresh
     a, b = start_pair(lab, extra_a="track_listener = web\ntrack_weight = 150\n", listener_a=True)
+    t0 = time.monotonic()
     a.send("track web 0")   # 200 - 150 = 50 < 100: b preempts
-    wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, master_down(PRIO_B) + 0.3)
-    assert a.wait_line(r"status vip1 BACKUP prio=50", 1)
+    wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, SETTLE)
+    # a advertised its lowered priority, b stopped honouring it, and a stepped down for b's.
+    a.wait_line(rf"status vip1 BACKUP prio=50 .*reason=higher priority 100 from {re.escape(ADDR['b'])}", SETTLE,
+                since=t0)
+    t1 = time.monotonic()
     a.send("track web 1")
-    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
-    assert a.wait_line(r"status vip1 MASTER prio=200", 1)
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    a.wait_line(r"status vip1 MASTER prio=200", SETTLE, since=t1)
+    b.wait_line(rf"status vip1 BACKUP .*reason=higher priority 200 from {re.escape(ADDR['a'])}", SETTLE, since=t1)
 
 
 def test_tracked_listener_without_weight_faults_the_instance(fresh):
@@ -548,14 +571,16 @@ def test_tracked_listener_without_weight_faults_the_instance(fresh):
     a, b = start_pair(lab, extra_a="track_listener = web\n", listener_a=True)
     t0 = time.monotonic()
     a.send("track web 0")
-    took = wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, 1)
+    wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, SETTLE)
     # b names the mechanism: a FAULT master sends a priority-0 advert (b acts after
     # Skew_Time, not Master_Down_Interval). Timing alone cannot show it on a loaded machine.
-    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
-    assert took <= master_down(PRIO_B) + SLACK, took
-    a.wait_line(r"status vip1 FAULT .*reason=fault: listener 'web' has no healthy backend", 1, since=t0)
+    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", SETTLE, since=t0)
+    a.wait_line(r"status vip1 FAULT .*reason=fault: listener 'web' has no healthy backend", SETTLE, since=t0)
+    t1 = time.monotonic()
     a.send("track web 1")
-    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    a.wait_line(r"status vip1 BACKUP .*reason=fault cleared: listener 'web' has no healthy backend", SETTLE, since=t1)
+    b.wait_line(rf"status vip1 BACKUP .*reason=higher priority 200 from {re.escape(ADDR['a'])}", SETTLE, since=t1)
 
 
 def test_stuck_forwarder_faults_the_master_and_recovery_takes_it_back(fresh):
@@ -563,13 +588,15 @@ def test_stuck_forwarder_faults_the_master_and_recovery_takes_it_back(fresh):
     a, b = start_pair(lab)
     t0 = time.monotonic()
     a.send("stuck 1")
-    took = wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, 1)
-    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
-    assert took <= master_down(PRIO_B) + SLACK, took
-    a.wait_line(r"status vip1 FAULT .*reason=fault: forwarder stuck", 1, since=t0)
+    wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, SETTLE)
+    # As with tracking: the FAULT master's priority-0 advert, not a timeout, moved the VIP.
+    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", SETTLE, since=t0)
+    a.wait_line(r"status vip1 FAULT .*reason=fault: forwarder stuck", SETTLE, since=t0)
     assert holds_for(lambda: lab.vip_hosts() == {"b"}, 0.5), "no adverts from a FAULT instance"
+    t1 = time.monotonic()
     a.send("stuck 0")
-    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.3)
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    b.wait_line(rf"status vip1 BACKUP .*reason=higher priority 200 from {re.escape(ADDR['a'])}", SETTLE, since=t1)
 
 
 def test_lost_carrier_faults_the_master_and_its_return_takes_the_vip_back(fresh, capsys):
@@ -577,14 +604,19 @@ def test_lost_carrier_faults_the_master_and_its_return_takes_the_vip_back(fresh,
     a, b = start_pair(lab)
     t0 = time.monotonic()
     lab.set_port("a", False)    # the cable: a's eth0 stays up but loses its carrier
-    took = wait_for("b to take the VIP", lambda: VIP in lab.addresses("b"), 2)
-    wait_for("a to drop the VIP", lambda: VIP not in lab.addresses("a"), 1)
-    a.wait_line(r"status vip1 FAULT .*reason=fault: interface eth0 has no carrier", 1, since=t0)
+    wait_for("b to take the VIP", lambda: VIP in lab.addresses("b"), SETTLE)
+    wait_for("a to drop the VIP", lambda: VIP not in lab.addresses("a"), SETTLE)
+    a.wait_line(r"status vip1 FAULT .*reason=fault: interface eth0 has no carrier", SETTLE, since=t0)
+    # Without a carrier a's priority-0 advert cannot reach b: b waits out Master_Down_Interval.
+    _, line = b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", SETTLE, since=t0)
+    took = stamp(line) - t0
+    t1 = time.monotonic()
     lab.set_port("a", True)
-    a.wait_line(r"status vip1 BACKUP", 2, since=t0)
-    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.5)
-    report(capsys, "carrier loss on master -> backup owns VIP", [took], master_down(PRIO_B) + SLACK)
-    assert took <= master_down(PRIO_B) + SLACK
+    a.wait_line(r"status vip1 BACKUP .*reason=fault cleared: interface eth0 has no carrier", SETTLE, since=t1)
+    wait_for("a to take it back", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    bound = master_down(PRIO_B) + 0.100
+    report(capsys, "carrier loss on master -> backup state MASTER", [took], bound)
+    assert_one_run(took, bound)
 
 
 @pytest.mark.parametrize("unicast", [False, True], ids=["multicast", "unicast"])
@@ -596,13 +628,13 @@ def test_healed_split_brain_leaves_one_master_that_announces_the_vip_afresh(fres
     a, b = start_pair(lab, extra_a=refresh, extra_b=refresh, unicast=unicast)
     assert lab.connect() == "a"
     lab.set_isolated(True)      # a and b can no longer hear each other; the client hears both
-    wait_for("both to be master", lambda: lab.vip_hosts() == {"a", "b"}, 2)
+    wait_for("both to be master", lambda: lab.vip_hosts() == {"a", "b"}, SETTLE)
     # b's gratuitous ARP pulls the client over to b.
     wait_for("the client to follow b", lambda: lab.client_neighbour_mac() == MAC["b"], 2, step=0.02)
     t0 = time.monotonic()
     lab.set_isolated(False)
-    wait_for("one master again", lambda: lab.vip_hosts() == {"a"}, 2)
-    b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200", 1, since=t0)
+    wait_for("one master again", lambda: lab.vip_hosts() == {"a"}, SETTLE)
+    b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200", SETTLE, since=t0)
     # Without a fresh announcement the client would keep b's MAC, where the VIP is gone,
     # until its neighbour entry times out (tens of seconds).
     wait_for("the client to follow a again", lambda: lab.client_neighbour_mac() == MAC["a"], 2.5, step=0.02)
@@ -620,9 +652,9 @@ def test_unicast_pair_fails_over_without_multicast(fresh):
     a.kill(signal.SIGKILL)
     a.popen.wait(timeout=3)
     lab.set_port("a", False)
-    took = wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), 2)
-    b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", 1, since=t0)
-    assert took <= master_down(PRIO_B) + SLACK
+    wait_for("b to hold the VIP", lambda: VIP in lab.addresses("b"), SETTLE)
+    _, line = b.wait_line(r"status vip1 MASTER .*reason=no advert from master 10\.99\.51\.1", SETTLE, since=t0)
+    assert_one_run(stamp(line) - t0, master_down(PRIO_B) + 0.100)
 
 
 def test_missing_interface_is_reported_with_file_and_line(fresh):
@@ -662,12 +694,12 @@ def test_ringlb_backs_up_a_keepalived_master_and_takes_over_on_its_stop(fresh, c
     wait_for("keepalived to become master", lambda: lab.vip_hosts() == {"a"}, 6)
     # ringlb decodes keepalived's adverts: it would take the VIP after 0.36 s otherwise.
     assert holds_for(lambda: lab.vip_hosts() == {"a"}, 1.0)
-    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", 1)
+    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", SETTLE)
     t0 = time.monotonic()
     keepalived.kill(signal.SIGTERM)   # keepalived leaves with a priority-0 advert
-    took = wait_for("ringlb to take over", lambda: VIP in lab.addresses("b"), 2)
-    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", 1, since=t0)
-    wait_for("keepalived's VIP gone", lambda: VIP not in lab.addresses("a"), 2)
+    took = wait_for("ringlb to take over", lambda: VIP in lab.addresses("b"), SETTLE)
+    b.wait_line(r"status vip1 MASTER .*reason=master 10\.99\.51\.1 sent priority 0", SETTLE, since=t0)
+    wait_for("keepalived's VIP gone", lambda: VIP not in lab.addresses("a"), SETTLE)
     keepalived.stop()
     report(capsys, "keepalived master SIGTERM -> ringlb backup owns VIP", [took])
 
@@ -681,7 +713,7 @@ def test_keepalived_backs_up_a_ringlb_master_and_takes_over_on_its_stop(fresh, c
     # keepalived accepts our adverts (checksum, TTL, interval): it stays backup.
     assert holds_for(lambda: lab.vip_hosts() == {"a"}, 1.5)
     a.kill(signal.SIGTERM)
-    took = wait_for("keepalived to take over", lambda: VIP in lab.addresses("b"), 2)
+    took = wait_for("keepalived to take over", lambda: VIP in lab.addresses("b"), SETTLE)
     assert a.popen.wait(timeout=3) == 0
     assert VIP not in lab.addresses("a")
     report(capsys, "ringlb master SIGTERM -> keepalived backup owns VIP", [took])
@@ -690,8 +722,8 @@ def test_keepalived_backs_up_a_ringlb_master_and_takes_over_on_its_stop(fresh, c
     # machine (one CI run measured 273 ms against 61 ms skew and 361 ms down interval).
     # (keepalived -l -D logs to stderr, which Proc keeps in a file.)
     wait_for("keepalived to log the priority-0 advert",
-             lambda: "(VI_1) Backup received priority 0 advertisement" in keepalived.stderr_text(), 1)
+             lambda: "(VI_1) Backup received priority 0 advertisement" in keepalived.stderr_text(), SETTLE)
     # And keepalived yields to a higher-priority ringlb that comes back (preemption).
     a = lab.driver("a", f"{lab.tmp}/a.conf")
-    wait_for("ringlb to preempt keepalived", lambda: lab.vip_hosts() == {"a"}, master_down(PRIO_A) + 0.5)
+    wait_for("ringlb to preempt keepalived", lambda: lab.vip_hosts() == {"a"}, SETTLE)
     keepalived.stop(signal.SIGTERM)

@@ -4,7 +4,8 @@
 //   vrrp_driver -c FILE [--log-level LEVEL] [--max-seconds N]
 //                                               run until SIGTERM (or N seconds: a test
 //                                               that dies cannot leave it running forever)
-//   vrrp_driver -c FILE --release               what `ringlbd --release` does
+//   vrrp_driver -c FILE --release               what `ringlbd --release` does, after a line
+//                                               "releasing t=SECONDS" (the process is up)
 // stdin commands: "track LISTENER 0|1", "stuck 0|1", "status", "dropped".
 // stdout lines:   "started", "status NAME STATE prio=P master=M transitions=N sent=N
 //                 received=N t=SECONDS reason=TEXT" (t is CLOCK_MONOTONIC, reason the last
@@ -40,13 +41,18 @@ double monotonic_seconds() {
     return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
-std::string status_line(const VrrpRunner::InstanceStatus& s) {
+// "t=SECONDS", CLOCK_MONOTONIC: the test's time.monotonic(), shared by every namespace.
+std::string time_field() {
     char t[32];
-    std::snprintf(t, sizeof t, "%.6f", monotonic_seconds());
+    std::snprintf(t, sizeof t, "t=%.6f", monotonic_seconds());
+    return t;
+}
+
+std::string status_line(const VrrpRunner::InstanceStatus& s) {
     return "status " + s.name + " " + ringlb::to_string(s.state) + " prio=" + std::to_string(s.priority) +
            " master=" + (s.master.empty() ? "-" : s.master) + " transitions=" + std::to_string(s.transitions) +
-           " sent=" + std::to_string(s.adverts_sent) + " received=" + std::to_string(s.adverts_received) +
-           " t=" + t + " reason=" + s.last_transition;
+           " sent=" + std::to_string(s.adverts_sent) + " received=" + std::to_string(s.adverts_received) + " " +
+           time_field() + " reason=" + s.last_transition;
 }
 
 // Verdict names are fixed strings without quotes or backslashes: no escaping needed.
@@ -100,6 +106,8 @@ int run(const std::string& config_path, bool release, const std::string& log_lev
     }
     const ringlb::Config& config = *parsed.config;
     if (release) {
+        // Process start-up (slow under a sanitizer) is not part of what a release takes.
+        print("releasing " + time_field());
         print("released " + std::to_string(ringlb::release_vips(config.vrrp)));
         return 0;
     }

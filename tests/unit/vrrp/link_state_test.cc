@@ -119,5 +119,37 @@ TEST(LinkState, VipsOnAnInterfaceComeFromEveryInstanceThere) {
     EXPECT_TRUE(vips_on_interface(configs, "eth2").empty());
 }
 
+TEST(LinkState, AConfiguredSourceAddressIsUsedOnlyWhileTheInterfaceHasIt) {
+    VrrpInstanceConfig config;
+    config.interface = "eth0";
+    config.primary_address = kOther;
+    const std::vector<InterfaceAddress> with = {{kOwn, 24, false}, {kOther, 24, true}};
+    auto source = advert_source_address(config, with, kVips);
+    ASSERT_TRUE(source.ok()) << source.error();
+    EXPECT_EQ(*source, kOther);  // configured wins over the primary one
+    source = advert_source_address(config, std::vector<InterfaceAddress>{{kOwn, 24, false}}, kVips);
+    ASSERT_FALSE(source.ok());
+    EXPECT_EQ(source.error(), "source_address 10.99.8.1 is not an address of eth0");
+}
+
+TEST(LinkState, WithoutAConfiguredSourceTheFirstNonVipAddressIsChosenOrTheFailureNamesTheInterface) {
+    VrrpInstanceConfig config;
+    config.interface = "eth0";
+    auto source = advert_source_address(config, std::vector<InterfaceAddress>{{kVip, 24, false}, {kOwn, 24, false}},
+                                        kVips);
+    ASSERT_TRUE(source.ok()) << source.error();
+    EXPECT_EQ(*source, kOwn);
+    source = advert_source_address(config, std::vector<InterfaceAddress>{{kVip, 24, false}}, kVips);
+    ASSERT_FALSE(source.ok());
+    EXPECT_EQ(source.error(), "interface 'eth0' has no IPv4 address of its own to send advertisements from");
+}
+
+TEST(LinkState, HeldVipsCarryThePrefixLengthTheInterfaceHoldsThemWith) {
+    // A VIP added by hand as /32 must be removed as /32, whatever the configuration says.
+    const std::vector<InterfaceAddress> addresses = {{kOwn, 24, false}, {kVipOwnSubnet, 32, false}, {kVip, 24, true}};
+    EXPECT_EQ(vips_held(addresses, kVips), (std::vector<Ipv4Prefix>{{kVipOwnSubnet, 32}, {kVip, 24}}));
+    EXPECT_TRUE(vips_held(std::vector<InterfaceAddress>{{kOwn, 24, false}}, kVips).empty());
+}
+
 }  // namespace
 }  // namespace ringlb

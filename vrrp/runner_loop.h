@@ -1,0 +1,60 @@
+// The VRRP thread's event loop: one epoll around every instance's raw socket, a timerfd
+// set to the earliest deadline the state machines asked for, the rtnetlink watch and
+// the mailbox's eventfd. Each wake-up feeds the state machines their events (adverts,
+// link and health changes, due timers) and hands the actions to the ActionExecutor.
+// Time comes from the injected clock only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/base/unique_fd.h"
+#include "vrrp/action_executor.h"
+#include "vrrp/garp_sender.h"
+#include "vrrp/runner_instance.h"
+#include "vrrp/runner_mailbox.h"
+#include "vrrp/vip_netlink.h"
+#include "vrrp/vrrp_clock.h"
+
+namespace ringlb {
+
+class RunnerLoop {
+public:
+    RunnerLoop(std::vector<VrrpInstanceConfig> configs, RunnerMailbox& mailbox, VrrpClock clock);
+
+    // On the thread that starts the runner: opens every socket and instance
+    // (runner_setup.h). Throws std::runtime_error on any failure.
+    void setup();
+
+    // The thread's body, until the mailbox asks it to stop: starts the instances,
+    // loops, then shuts them down (priority-0 adverts, VIPs removed, INIT notified).
+    // If the loop fails, every VIP is removed and the status says why.
+    void run() noexcept;
+
+private:
+    void main_loop();
+    void shutdown();
+    void apply_health(RunnerInstance& instance, const RunnerInputs& inputs, TimePoint now);
+    void check_links();
+    void refresh_link(RunnerInstance& instance, uint32_t index);
+    void receive_adverts(RunnerInstance& instance);
+    void fire_due_timers();
+    void arm_timerfd();
+    void publish_status();
+    void remove_every_vip();
+
+    std::vector<VrrpInstanceConfig> configs_;
+    RunnerMailbox& mailbox_;
+    VrrpClock clock_;
+    std::vector<std::unique_ptr<RunnerInstance>> instances_;
+    std::optional<NetlinkRoute> netlink_;
+    std::optional<LinkWatch> link_watch_;
+    GarpSender garp_;
+    std::optional<ActionExecutor> executor_;
+    UniqueFd epoll_fd_;
+    UniqueFd timer_fd_;
+    TimePoint next_link_check_{};
+};
+
+}  // namespace ringlb

@@ -1,0 +1,81 @@
+// Opening the VRRP runner's instances at start; see runner_setup.h.
+#include "vrrp/runner_setup.h"
+
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "vrrp/vrrp_packet.h"
+
+namespace ringlb {
+namespace {
+
+std::runtime_error instance_error(const VrrpInstanceConfig& config, const std::string& what) {
+    return std::runtime_error("vrrp " + config.name + ": " + what);
+}
+
+template <class T>
+T value_or_throw(const VrrpInstanceConfig& config, Result<T> result) {
+    if (!result) throw instance_error(config, result.error());
+    return std::move(*result);
+}
+
+// A crashed run may have left VIPs behind; an instance must start without them (RFC 5798
+// §6.4.1: a backup does not own the addresses). When none is there, removing one anyway
+// tells now rather than at the first takeover whether we may change addresses: removing
+// an absent VIP succeeds only with that right.
+void remove_stale_vips(NetlinkRoute& netlink, const VrrpInstanceConfig& config, int ifindex,
+                       const std::vector<InterfaceAddress>& addresses) {
+    auto remove = [&](const Ipv4Prefix& vip) {
+        if (auto result = netlink.remove_address(ifindex, vip); !result)
+            throw instance_error(config, "cannot remove VIP " + format_ipv4(vip.address) + " from " + config.interface +
+                                             ": " + result.error() + " (needs root or CAP_NET_ADMIN)");
+    };
+    const std::vector<Ipv4Prefix> stale = vips_held(addresses, config.vips);
+    for (const Ipv4Prefix& vip : stale) {
+        remove(vip);
+        spdlog::warn("vrrp {}: removed VIP {} left on {} by an earlier run", config.name, format_vip(vip),
+                     config.interface);
+    }
+    if (stale.empty() && !config.vips.empty()) remove(config.vips.front());
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
+                                                            NetlinkRoute& netlink) {
+    // Every instance's stale VIPs go before any source address is chosen, so that none
+    // of them is taken for this host's own address.
+    std::vector<LinkInfo> links;
+    for (const VrrpInstanceConfig& config : configs) {
+        const std::optional<LinkInfo> link = value_or_throw(config, netlink.get_link(config.interface));
+        if (!link) throw instance_error(config, "interface " + config.interface + " does not exist");
+        remove_stale_vips(netlink, config, link->ifindex, value_or_throw(config, netlink.ipv4_addresses(link->ifindex)));
+        links.push_back(*link);
+    }
+
+    std::vector<std::unique_ptr<RunnerInstance>> instances;
+    for (size_t i = 0; i < configs.size(); ++i) {
+        VrrpInstanceConfig config = configs[i];
+        const LinkInfo& link = links[i];
+        const auto addresses = value_or_throw(config, netlink.ipv4_addresses(link.ifindex));
+        config.primary_address = value_or_throw(
+            config, advert_source_address(config, addresses, vips_on_interface(configs, config.interface)));
+        auto instance = std::make_unique<RunnerInstance>(config);
+        instance->ifindex = link.ifindex;
+        instance->mac = link.mac;
+        instance->socket = VrrpSocket::open(config.interface, link.ifindex, config.unicast_peers.empty());
+        instance->interface_fault =
+            interface_fault(config.interface, link, link.ifindex, addresses, config.primary_address);
+        instance->applied.effective_priority = config.priority;
+        spdlog::info("vrrp {}: vrid {} priority {} on {} from {}, {} {}", config.name, config.vrid, config.priority,
+                     config.interface, format_ipv4(config.primary_address),
+                     config.unicast_peers.empty() ? "multicast" : "unicast to",
+                     config.unicast_peers.empty() ? format_ipv4(kVrrpMulticastGroup)
+                                                  : format_ipv4_list(config.unicast_peers));
+        instances.push_back(std::move(instance));
+    }
+    return instances;
+}
+
+}  // namespace ringlb

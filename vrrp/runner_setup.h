@@ -1,0 +1,22 @@
+// Start-up of the VRRP runner's instances, on the thread that calls VrrpRunner::start:
+// VIPs a crashed run left on the interfaces come off, each instance gets its source
+// address, raw socket and interface facts. Every failure here is a start-up failure and
+// throws, naming the instance and what to fix.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "vrrp/runner_instance.h"
+#include "vrrp/vip_netlink.h"
+
+namespace ringlb {
+
+// The instances of `configs`, in that order, ready for on_start. Throws
+// std::runtime_error when an interface is missing or has no address to send from,
+// when a VIP cannot be removed (no CAP_NET_ADMIN) or a socket cannot be opened (no
+// CAP_NET_RAW).
+std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
+                                                            NetlinkRoute& netlink);
+
+}  // namespace ringlb
