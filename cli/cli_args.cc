@@ -55,14 +55,6 @@ private:
     size_t next_ = 0;
 };
 
-// Puts a parsed value into its field, or passes the failure on.
-template <class Target, class T>
-Result<void> store(Target& target, Result<T> parsed) {
-    if (!parsed) return fail(parsed.error());
-    target = std::move(*parsed);
-    return {};
-}
-
 // Calls handle(flag) -> Result<void> for every flag left; stops at the first failure.
 template <class Handle>
 Result<void> for_each_flag(Words& words, Handle handle) {
@@ -92,7 +84,7 @@ Result<uint32_t> parse_weight(const std::string& text) {
 Result<BackendSpec> parse_backend_spec(const std::string& text) {
     BackendSpec spec;
     size_t comma = text.find(',');
-    if (Result<void> set = store(spec.address, parse_address(text.substr(0, comma), "--backend address")); !set)
+    if (Result<void> set = store_into(spec.address, parse_address(text.substr(0, comma), "--backend address")); !set)
         return fail(set.error());
     while (comma != std::string::npos) {
         size_t next = text.find(',', comma + 1);
@@ -100,7 +92,7 @@ Result<BackendSpec> parse_backend_spec(const std::string& text) {
         if (option == "backup") {
             spec.backup = true;
         } else if (option.starts_with("weight=")) {
-            if (Result<void> set = store(spec.weight, parse_weight(option.substr(7))); !set) return fail(set.error());
+            if (Result<void> set = store_into(spec.weight, parse_weight(option.substr(7))); !set) return fail(set.error());
         } else {
             return fail("bad --backend option '" + option + "' (expected weight=N or backup)");
         }
@@ -130,9 +122,9 @@ Result<void> parse_listener_add_flags(Words& words, Request& request) {
             return unknown_flag(flag, "listener add");
         Result<std::string> value = words.value(flag);
         if (!value) return fail(value.error());
-        if (flag.name == "bind") return store(request.bind, parse_address(*value, "--bind"));
-        if (flag.name == "scheduler") return store(request.scheduler, std::move(value));
-        if (flag.name == "check") return store(request.check, std::move(value));
+        if (flag.name == "bind") return store_into(request.bind, parse_address(*value, "--bind"));
+        if (flag.name == "scheduler") return store_into(request.scheduler, std::move(value));
+        if (flag.name == "check") return store_into(request.check, std::move(value));
         Result<BackendSpec> backend = parse_backend_spec(*value);
         if (!backend) return fail(backend.error());
         request.backends.push_back(std::move(*backend));
@@ -175,7 +167,7 @@ Result<Request> parse_listener_command(Words& words) {
     Request request;
     request.kind = *kind;
     if (request.kind == CommandKind::kListenerList) return request;
-    if (Result<void> set = store(request.listener, take_listener_name(words, "the listener's name")); !set)
+    if (Result<void> set = store_into(request.listener, take_listener_name(words, "the listener's name")); !set)
         return fail(set.error());
     if (request.kind == CommandKind::kListenerAdd)
         if (Result<void> flags = parse_listener_add_flags(words, request); !flags) return fail(flags.error());
@@ -195,7 +187,7 @@ Result<void> parse_backend_flag(Words& words, const Flag& flag, Request& request
         return unknown_flag(flag, std::string(command_name(kind)));
     Result<std::string> value = words.value(flag);
     if (!value) return fail(value.error());
-    if (flag.name == "weight") return store(request.weight, parse_weight(*value));
+    if (flag.name == "weight") return store_into(request.weight, parse_weight(*value));
     auto state = parse_backend_state(*value);
     if (!state) return fail("bad --state '" + *value + "' (expected ready, drain or maint)");
     request.state = *state;
@@ -208,11 +200,11 @@ Result<Request> parse_backend_command(Words& words) {
     if (!kind) return fail(kind.error());
     Request request;
     request.kind = *kind;
-    if (Result<void> set = store(request.listener, take_listener_name(words, "the listener's name")); !set)
+    if (Result<void> set = store_into(request.listener, take_listener_name(words, "the listener's name")); !set)
         return fail(set.error());
     Result<std::string> address = words.take("the backend's ADDR:PORT");
     if (!address) return fail(address.error());
-    if (Result<void> set = store(request.address, parse_address(*address, "backend address")); !set)
+    if (Result<void> set = store_into(request.address, parse_address(*address, "backend address")); !set)
         return fail(set.error());
     Result<void> flags =
         for_each_flag(words, [&](const Flag& flag) { return parse_backend_flag(words, flag, request); });
@@ -231,7 +223,7 @@ Result<Request> parse_command_words(const std::string& verb, Words& words) {
     if (verb == "stats") {
         request.kind = CommandKind::kStats;
         if (words.empty()) return request;
-        if (Result<void> set = store(request.listener, take_listener_name(words, "a listener")); !set)
+        if (Result<void> set = store_into(request.listener, take_listener_name(words, "a listener")); !set)
             return fail(set.error());
         return request;
     }
@@ -313,17 +305,17 @@ Result<CliInvocation> parse_cli(const std::vector<std::string>& args) {
         if (arg == "--json" || arg == "-j") invocation.json = true;
         else if (arg == "--help" || arg == "-h") invocation.help = true;
         else if (arg == "--version" || arg == "-V") invocation.version = true;
-        else if (arg == "--socket" || arg.starts_with("--socket=")) taken = store(invocation.socket, value_of("--socket"));
-        else if (arg == "-s") taken = store(invocation.socket, value_of("-s"));
+        else if (arg == "--socket" || arg.starts_with("--socket=")) taken = store_into(invocation.socket, value_of("--socket"));
+        else if (arg == "-s") taken = store_into(invocation.socket, value_of("-s"));
         else if (arg == "--timeout" || arg.starts_with("--timeout=")) {
             Result<std::string> text = value_of("--timeout");
-            taken = text ? store(invocation.timeout_s, parse_timeout(*text)) : fail(text.error());
+            taken = text ? store_into(invocation.timeout_s, parse_timeout(*text)) : fail(text.error());
         } else rest.push_back(arg);
         if (!taken) return fail(taken.error());
     }
     if (invocation.help || invocation.version) return invocation;
     Words words(std::move(rest));
-    if (Result<void> set = store(invocation.request, parse_command(words)); !set) return fail(set.error());
+    if (Result<void> set = store_into(invocation.request, parse_command(words)); !set) return fail(set.error());
     return invocation;
 }
 

@@ -61,4 +61,13 @@ private:
     bool failed_ = false;
 };
 
+// Puts a parsed value into its field, or passes the failure on:
+//   if (auto set = store_into(spec.weight, parse_weight(text)); !set) return set;
+template <class Target, class T>
+Result<void> store_into(Target& target, Result<T> parsed) {
+    if (!parsed) return fail(parsed.error());
+    target = std::move(*parsed);
+    return {};
+}
+
 }  // namespace ringlb

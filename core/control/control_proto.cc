@@ -131,18 +131,10 @@ Result<BackendAdminState> get_state(const json& value) {
     return *state;
 }
 
-// Puts a parsed value into its field, or passes the failure on.
-template <class Target, class T>
-Result<void> store(Target& target, Result<T> parsed) {
-    if (!parsed) return fail(parsed.error());
-    target = std::move(*parsed);
-    return {};
-}
-
 Result<void> set_backend_field(BackendSpec& spec, const std::string& key, const json& item) {
-    if (key == "address") return store(spec.address, get_address(item, "address"));
-    if (key == "weight") return store(spec.weight, get_weight(item));
-    if (key == "backup") return store(spec.backup, get_bool(item, "backup"));
+    if (key == "address") return store_into(spec.address, get_address(item, "address"));
+    if (key == "weight") return store_into(spec.weight, get_weight(item));
+    if (key == "backup") return store_into(spec.backup, get_bool(item, "backup"));
     return fail("unknown field '" + echo(key) + "' (expected address, weight or backup)");
 }
 
@@ -170,14 +162,14 @@ Result<void> set_backends(Request& request, const json& value) {
 
 Result<void> set_field(Request& request, Field field, const json& value) {
     switch (field) {
-        case Field::kListener: return store(request.listener, get_listener_name(value));
-        case Field::kBind: return store(request.bind, get_address(value, "bind"));
-        case Field::kScheduler: return store(request.scheduler, get_config_text(value, "scheduler"));
-        case Field::kCheck: return store(request.check, get_config_text(value, "check"));
-        case Field::kAddress: return store(request.address, get_address(value, "address"));
-        case Field::kWeight: return store(request.weight, get_weight(value));
-        case Field::kBackup: return store(request.backup, get_bool(value, "backup"));
-        case Field::kState: return store(request.state, get_state(value));
+        case Field::kListener: return store_into(request.listener, get_listener_name(value));
+        case Field::kBind: return store_into(request.bind, get_address(value, "bind"));
+        case Field::kScheduler: return store_into(request.scheduler, get_config_text(value, "scheduler"));
+        case Field::kCheck: return store_into(request.check, get_config_text(value, "check"));
+        case Field::kAddress: return store_into(request.address, get_address(value, "address"));
+        case Field::kWeight: return store_into(request.weight, get_weight(value));
+        case Field::kBackup: return store_into(request.backup, get_bool(value, "backup"));
+        case Field::kState: return store_into(request.state, get_state(value));
         case Field::kBackends: return set_backends(request, value);
     }
     return fail("unknown field");

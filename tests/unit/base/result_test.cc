@@ -52,5 +52,15 @@ TEST(Result, MovesOutMoveOnlyValues) {
     EXPECT_EQ(*taken, 5);
 }
 
+TEST(Result, StoreIntoSetsTheFieldOnlyOnSuccess) {
+    int field = 1;
+    EXPECT_TRUE(store_into(field, half(8)).ok());
+    EXPECT_EQ(field, 4);
+    Result<void> refused = store_into(field, half(7));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error(), "7 is odd");
+    EXPECT_EQ(field, 4);
+}
+
 }  // namespace
 }  // namespace ringlb
