@@ -80,7 +80,7 @@ built_at="" suites_at=""
 set +e
 in_root bash -c "cd /root/ringlb && make $goals" 2>&1 | while IFS= read -r line; do
   printf '%s\n' "$line"
-  [[ -z "$built_at" && "$line" =~ ^make\ -j[0-9]+\ all$ ]] && built_at=$SECONDS
+  [[ -z "$built_at" && "$line" == "make -j"*" all" ]] && built_at=$SECONDS  # deps done, build starts
   [[ -z "$suites_at" && "$line" == "== "*" tests "* ]] && suites_at=$SECONDS
 done
 status=${PIPESTATUS[0]}
