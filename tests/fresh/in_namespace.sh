@@ -2,11 +2,11 @@
 # The inside of `make test-fresh` (started by tests/fresh/run.sh as the first
 # process of a new mount and PID namespace, with private mount propagation): builds
 # the root WORK/root from the cached minbase tarball, mounts what the suites need,
-# installs only `make` and runs `make GOALS` in the tree (WORK/tree.tar) as root.
+# installs only `make` and runs COMMAND (`make test`) in the tree (WORK/tree.tar) as root.
 # Every mount made here is invisible outside and goes when this namespace ends.
-# Usage: in_namespace.sh WORK TARBALL GOALS REPORTS_DIR [DEBOOTSTRAP_INCLUDE]
+# Usage: in_namespace.sh WORK TARBALL COMMAND REPORTS_DIR [DEBOOTSTRAP_INCLUDE]
 set -euo pipefail
-work=$1 tarball=$2 goals=$3 reports=$4 include=${5:-}
+work=$1 tarball=$2 command=$3 reports=$4 include=${5:-}
 root=$work/root
 read -r mirror _ < <(grep -E ' bookworm$' "$work/sources")
 
@@ -78,7 +78,7 @@ shopt -s lastpipe
 started=$SECONDS
 built_at="" suites_at=""
 set +e
-in_root bash -c "cd /root/ringlb && make $goals" 2>&1 | while IFS= read -r line; do
+in_root bash -c "cd /root/ringlb && $command" 2>&1 | while IFS= read -r line; do
   printf '%s\n' "$line"
   [[ -z "$built_at" && "$line" == "make -j"*" all" ]] && built_at=$SECONDS  # deps done, build starts
   [[ -z "$suites_at" && "$line" == "== "*" tests "* ]] && suites_at=$SECONDS
@@ -90,7 +90,7 @@ phases=""
 [[ -n "$built_at" ]] && phases+=", install-deps $((built_at - started))s"
 [[ -n "$built_at" && -n "$suites_at" ]] && phases+=", build $((suites_at - built_at))s"
 [[ -n "$suites_at" ]] && phases+=", suites $((ended - suites_at))s"
-echo "test-fresh: make $goals $((ended - started))s$phases (exit status $status)"
+echo "test-fresh: '$command' $((ended - started))s$phases (exit status $status)"
 
 if [[ -d "$root/root/ringlb/build/test-reports" ]]; then
   cp -r "$root/root/ringlb/build/test-reports" "$reports"
