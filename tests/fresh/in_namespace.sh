@@ -88,7 +88,7 @@ set -e
 ended=$SECONDS
 phases=""
 [[ -n "$built_at" ]] && phases+=", install-deps $((built_at - started))s"
-[[ -n "$built_at" && -n "$suites_at" ]] && phases+=", build $((suites_at - built_at))s"
+[[ -n "$built_at" && -n "$suites_at" && $built_at -le $suites_at ]] && phases+=", build $((suites_at - built_at))s"
 [[ -n "$suites_at" ]] && phases+=", suites $((ended - suites_at))s"
 echo "test-fresh: '$command' $((ended - started))s$phases (exit status $status)"
 
