@@ -129,6 +129,13 @@ test-package: deb
 	/usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/package
 # ---- end of packaging ----
 
+# `make test-fresh` (root; run by .ci/run): make test as a new user runs it, in a
+# throwaway Debian 12 minbase root with only make installed (tests/fresh/run.sh), so
+# that a package tests/install-deps.sh forgets fails here and not on a new machine.
+.PHONY: test-fresh
+test-fresh:
+	tests/fresh/run.sh
+
 # `make soak` (not in CI): 10 minutes of mixed load with reloads, CLI changes and
 # backend kills against one ringlbd; SOAK_SECONDS=60 for a quick check.
 include tests/soak/soak.mk

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a target needs, only those missing.
-# Usage: tests/install-deps.sh build|test|bench|deb|package|fuzz ...
+# Usage: tests/install-deps.sh build|test|bench|deb|package|fuzz|fresh ...
+# Why the less obvious ones: test has man-db because make test's package suite renders
+# the man pages even without a .deb; deb has build-essential because dpkg-buildpackage
+# checks it as an implicit build dependency; fresh is `make test-fresh` (debootstrap).
 set -euo pipefail
 
 declare -A groups=(
   [build]="g++ make pkg-config liburing-dev libboost-program-options-dev libspdlog-dev libfmt-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libgtest-dev"
-  [test]="python3 python3-pytest iproute2 iptables procps keepalived util-linux"
+  [test]="python3 python3-pytest iproute2 iptables procps keepalived util-linux man-db"
   [bench]="haproxy nginx-light libnginx-mod-stream valgrind util-linux"
-  [deb]="debhelper dpkg-dev"
+  [deb]="build-essential debhelper dpkg-dev"
   [package]="lintian systemd logrotate strace bash-completion man-db python3 python3-pytest util-linux adduser"
   [fuzz]="clang libclang-rt-dev"
+  [fresh]="debootstrap"
 )
 
 wanted=()
