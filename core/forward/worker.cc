@@ -19,6 +19,7 @@
 #include "core/forward/proxy_header.h"
 #include "core/forward/source_limiter.h"
 #include "core/health/passive_health.h"
+#include "core/sched/choose_backend.h"
 #include "core/sched/maglev.h"
 
 namespace ringlb {
@@ -467,44 +468,17 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
 
 // ------------------------------------------------------------ backend choice
 
-Worker::PickResult Worker::pick_backend(Connection& conn, uint32_t* index) {
-    const auto& backends = conn.listener->backends;
-    auto tried = [&](uint32_t i) { return i < 64 && (conn.tried_mask >> i) & 1; };
+BackendPick Worker::pick_backend(const Connection& conn) {
+    WorkerListener& wl = *listeners_[conn.listener_slot];
+    // A connection accepted before a reload keeps its listener runtime; the
+    // worker's scheduler then belongs to the new one and does not apply.
+    Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
     const uint32_t limit = conn.listener->config.max_connections;
-    // Order of preference: primaries not yet tried for this client, then backups
-    // not yet tried (a primary that refused or timed out "cannot take" it), then
-    // the tried ones again — a retry goes to the same backend only when nothing
-    // else is up. Healthy primaries that are merely full queue the client rather
-    // than spill to backups, as in HAProxy.
-    struct Pass { bool backup, allow_tried; };
-    for (Pass pass : {Pass{false, false}, Pass{true, false}, Pass{false, true}, Pass{true, true}}) {
-        bool full = false;
-        candidates_.clear();
-        for (uint32_t i = 0; i < backends.size(); ++i) {
-            const BackendRef& b = backends[i];
-            if (b.config.backup != pass.backup || b.config.state != BackendAdminState::kReady ||
-                !b.state->healthy.load(std::memory_order_relaxed))
-                continue;
-            if (tried(i) != pass.allow_tried) continue;
-            int64_t active = b.state->active.load(std::memory_order_relaxed);
-            if (limit && active >= limit) {
-                full = true;
-                continue;
-            }
-            candidates_.push_back({i, effective_weight(b.config.weight, *b.state), active, pass.backup});
-        }
-        if (candidates_.empty()) {
-            if (full) return PickResult::kAllFull;
-            continue;
-        }
-        WorkerListener& wl = *listeners_[conn.listener_slot];
-        Scheduler* scheduler = wl.runtime == conn.listener ? wl.scheduler.get() : nullptr;
-        size_t chosen = scheduler ? scheduler->pick(candidates_, conn.source_hash) : 0;
-        *index = candidates_[chosen].index;
-        if (!reserve_slot(*backends[*index].state, limit)) return PickResult::kAllFull;  // lost a race
-        return PickResult::kPicked;
-    }
-    return PickResult::kNone;
+    BackendPick pick = choose_backend(conn.listener->backends, conn.tried_mask, limit, scheduler,
+                                      conn.source_hash, candidates_);
+    if (pick.choice == BackendChoice::kPicked && !reserve_slot(*conn.listener->backends[pick.index].state, limit))
+        pick.choice = BackendChoice::kAllFull;  // lost the last slot to another worker
+    return pick;
 }
 
 bool Worker::reserve_slot(BackendState& backend, uint32_t limit) {
@@ -523,10 +497,9 @@ bool Worker::reserve_slot(BackendState& backend, uint32_t limit) {
 void Worker::connect_next(uint32_t slot) {
     Connection& conn = conns_.at(slot);
     const ListenerConfig& config = conn.listener->config;
-    uint32_t index = 0;
-    PickResult picked = conn.attempts > config.retries ? PickResult::kNone : pick_backend(conn, &index);
-    if (picked == PickResult::kAllFull) return enqueue(slot);
-    if (picked == PickResult::kNone) {
+    const BackendPick picked = conn.attempts > config.retries ? BackendPick{} : pick_backend(conn);
+    if (picked.choice == BackendChoice::kAllFull) return enqueue(slot);
+    if (picked.choice == BackendChoice::kNone) {
         bool none = conn.attempts == 0;
         if (none) {
             uint64_t suppressed = 0;
@@ -538,6 +511,7 @@ void Worker::connect_next(uint32_t slot) {
         close_connection(slot, none ? CloseReason::kNoBackend : CloseReason::kConnectFailed, false);
         return;
     }
+    const uint32_t index = picked.index;
     const BackendRef& backend = conn.listener->backends[index];
     conn.backend = backend.state;  // holds the slot reserved by pick_backend
     int fd = ::socket(backend.config.address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -26,6 +26,7 @@
 #include "core/forward/worker_op.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/snapshot_holder.h"
+#include "core/sched/choose_backend.h"
 #include "core/sched/scheduler.h"
 
 namespace ringlb {
@@ -101,9 +102,8 @@ private:
     void pause_accepting();                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, int fd);
     bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
-    enum class PickResult { kPicked, kAllFull, kNone };
     void connect_next(uint32_t slot);
-    PickResult pick_backend(Connection& conn, uint32_t* index);
+    BackendPick pick_backend(const Connection& conn);  // choose_backend, then reserve its slot
     static bool reserve_slot(BackendState& backend, uint32_t limit);
     void enqueue(uint32_t slot);
     void service_queue(uint32_t listener_slot);
