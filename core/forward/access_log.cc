@@ -61,8 +61,8 @@ void AccessLogWriter::log(const Connection& conn, int64_t now_ms) {
     entry.client = &conn.client;
     entry.listener = conn.listener ? std::string_view(conn.listener->config.name) : std::string_view();
     entry.backend = conn.backend ? &conn.backend->address : nullptr;
-    entry.bytes_in = conn.dirs[0].bytes;
-    entry.bytes_out = conn.dirs[1].bytes;
+    entry.bytes_in = conn.direction(Dir::kClientToBackend).bytes;
+    entry.bytes_out = conn.direction(Dir::kBackendToClient).bytes;
     entry.connect_us = conn.connect_us;
     entry.duration_ms = now_ms - conn.accepted_ms;
     entry.retries = conn.attempts > 0 ? conn.attempts - 1u : 0u;

@@ -32,7 +32,7 @@ uint32_t ConnTable::allocate() {
 }
 
 void ConnTable::release(uint32_t slot) {
-    Connection& conn = at(slot);
+    Connection& conn = (*this)[slot];
     uint32_t next_generation = conn.generation + 1;
     conn = Connection{};
     conn.generation = next_generation;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/forward/pipe_pool.h"
+#include "core/forward/splice_leg.h"
 #include "core/runtime/runtime.h"
 
 namespace ringlb {
@@ -25,34 +26,22 @@ struct SendChunk {
     bool in_ring() const { return buffer_id != kSpilled; }
 };
 
-// One direction of a connection: source socket → destination socket.
-// Copy mode: multishot recv into provided buffers, then send of those bytes.
-// Splice mode: readiness polls plus inline splice(2) through a borrowed pipe.
+// Which way the bytes go. Tags carry it in OpTag::sub; Connection::dirs is indexed by it.
+enum class Dir : uint8_t { kClientToBackend = 0, kBackendToClient = 1 };
+
+// One direction of a connection: source socket → destination socket. The leg
+// decides (core/forward/splice_leg.h); the worker holds what it decides about:
+// the chunks waiting to be sent and, in splice mode, the borrowed pipe.
 struct Direction {
+    SpliceLeg leg;
     std::vector<SendChunk> queue;  // in order; queue_head is the next to send
     uint32_t queue_head = 0;
-    uint32_t queued_bytes = 0;
     Pipe pipe;                     // splice mode, only while bytes are in flight
-    uint32_t pipe_bytes = 0;
     uint64_t bytes = 0;            // forwarded so far
-    uint8_t full_streak = 0;       // consecutive recvs that filled a whole buffer
 
-    bool splice_mode = false;
-    bool switch_pending = false;   // wants splice mode once the copy queue is empty
-    bool recv_armed = false;
-    bool recv_cancel_pending = false;
-    bool recv_starved = false;     // stopped by ENOBUFS; waits for buffers
-    bool send_in_flight = false;
-    bool poll_in_armed = false;
-    bool poll_out_armed = false;
-    bool eof = false;              // the source reached EOF
-    bool done = false;             // EOF forwarded: destination's write side shut
-
-    bool queue_empty() const { return queue_head == queue.size(); }
     void clear_queue() {
         queue.clear();
         queue_head = 0;
-        queued_bytes = 0;
     }
 };
 
@@ -86,10 +75,12 @@ struct Connection {
     InetAddr client;              // set at accept when the access log or source-hash needs it
     std::shared_ptr<const ListenerRuntime> listener;
     std::shared_ptr<BackendState> backend;
-    Direction dirs[2];            // [0] client→backend, [1] backend→client
+    Direction dirs[2];            // indexed by Dir
 
-    int source_fd(int dir) const { return dir == 0 ? client_fd : backend_fd; }
-    int dest_fd(int dir) const { return dir == 0 ? backend_fd : client_fd; }
+    Direction& direction(Dir dir) { return dirs[uint8_t(dir)]; }
+    const Direction& direction(Dir dir) const { return dirs[uint8_t(dir)]; }
+    int source_fd(Dir dir) const { return dir == Dir::kClientToBackend ? client_fd : backend_fd; }
+    int dest_fd(Dir dir) const { return dir == Dir::kClientToBackend ? backend_fd : client_fd; }
 };
 
 // Slots in fixed-size chunks so a Connection never moves while referenced.
@@ -97,7 +88,9 @@ class ConnTable {
 public:
     uint32_t allocate();              // returns a slot in kFree state, generation bumped
     void release(uint32_t slot);      // back to the free list; resets the Connection
-    Connection& at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
+    // Unchecked, like std::vector's operator[]: slots come from allocate() or from
+    // the worker's own SQE tags, never from outside.
+    Connection& operator[](uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
     uint32_t live() const { return live_; }
     uint32_t capacity() const { return uint32_t(chunks_.size() * kChunk); }
 

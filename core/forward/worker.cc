@@ -75,7 +75,8 @@ void Worker::start() {
     if (index_ == 0) {
         spdlog::info("io_uring setup flags: {}", ring_.describe_flags());
         if (recv_limit_)
-            spdlog::info("copy-mode receive: multishot, limited to the {} KiB pause threshold", kPauseBytes / 1024);
+            spdlog::info("copy-mode receive: multishot, limited to the {} KiB pause threshold",
+                         SpliceLeg::kPauseBytes / 1024);
         else
             spdlog::info("copy-mode receive: single-shot (multishot recv has no byte limit before Linux 6.17)");
     }
@@ -102,12 +103,12 @@ void Worker::join() {
     if (thread_.joinable()) thread_.join();
 }
 
-io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, int dir) {
+io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, Dir dir) {
     io_uring_sqe* sqe = ring_.get_sqe();
     OpTag tag{op, uint8_t(dir), 0, slot};
     if (op != Op::kAccept && op != Op::kAcceptResume && op != Op::kTick && op != Op::kWake &&
         op != Op::kIgnored) {
-        Connection& conn = conns_.at(slot);
+        Connection& conn = conns_[slot];
         tag.generation = conn.generation;
         ++conn.in_flight;
     }
@@ -171,7 +172,7 @@ void Worker::handle_cqe(const io_uring_cqe* cqe) {
         case Op::kNone: return;
         default: break;
     }
-    Connection& conn = conns_.at(tag.slot);
+    Connection& conn = conns_[tag.slot];
     if (conn.state == ConnState::kFree || (conn.generation & OpTag::kGenerationMask) != tag.generation) {
         // Cannot happen while in_flight accounting holds; keep buffers from leaking if it does.
         if (cqe->flags & IORING_CQE_F_BUFFER) {
@@ -187,10 +188,10 @@ void Worker::handle_cqe(const io_uring_cqe* cqe) {
         case Op::kCancel:
             --conn.in_flight;
             return maybe_free(tag.slot);
-        case Op::kRecv: return handle_recv(tag.slot, tag.sub, cqe->res, cqe->flags);
-        case Op::kSend: return handle_send(tag.slot, tag.sub, cqe->res);
-        case Op::kPollIn: return handle_poll(tag.slot, tag.sub, false, cqe->res);
-        case Op::kPollOut: return handle_poll(tag.slot, tag.sub, true, cqe->res);
+        case Op::kRecv: return handle_recv(tag.slot, Dir(tag.sub), cqe->res, cqe->flags);
+        case Op::kSend: return handle_send(tag.slot, Dir(tag.sub), cqe->res);
+        case Op::kPollIn: return handle_poll(tag.slot, Dir(tag.sub), PollFor::kRead, cqe->res);
+        case Op::kPollOut: return handle_poll(tag.slot, Dir(tag.sub), PollFor::kWrite, cqe->res);
         default: return;
     }
 }
@@ -217,21 +218,21 @@ void Worker::on_tick() {
     expired_.clear();
     timeouts_.collect_expired(now_ms_, expired_);
     for (uint32_t slot : expired_) {
-        Connection& conn = conns_.at(slot);
+        Connection& conn = conns_[slot];
         if (conn.state == ConnState::kQueued) {
             bump(conn.listener->stats->worker(index_).queue_timeouts);
             close_connection(slot, CloseReason::kQueueTimeout, false);
             continue;
         }
         if (conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) continue;
-        bool half_closed = conn.dirs[0].done || conn.dirs[1].done;
+        bool half_closed = conn.dirs[0].leg.done() || conn.dirs[1].leg.done();
         close_connection(slot, half_closed ? CloseReason::kHalfCloseTimeout : CloseReason::kIdleTimeout, false);
     }
     if (stopping_ && !deadline_passed_ && now_ms_ >= stop_deadline_ms_) {
         deadline_passed_ = true;
         uint32_t forced = 0;
         for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
-            Connection& conn = conns_.at(slot);
+            Connection& conn = conns_[slot];
             if (conn.state == ConnState::kConnecting || conn.state == ConnState::kForwarding ||
                 conn.state == ConnState::kQueued) {
                 close_connection(slot, CloseReason::kShutdown, false);
@@ -445,7 +446,7 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
     bool tracked = false;
     if (wl.runtime->source_limiter && !admit_source(wl, fd, &peer, &peer_len, &tracked)) return;
     uint32_t slot = conns_.allocate();
-    Connection& conn = conns_.at(slot);
+    Connection& conn = conns_[slot];
     conn.source_tracked = tracked;
     conn.state = ConnState::kConnecting;
     conn.client_fd = fd;
@@ -495,7 +496,7 @@ bool Worker::reserve_slot(BackendState& backend, uint32_t limit) {
 }
 
 void Worker::connect_next(uint32_t slot) {
-    Connection& conn = conns_.at(slot);
+    Connection& conn = conns_[slot];
     const ListenerConfig& config = conn.listener->config;
     const BackendPick picked = conn.attempts > config.retries ? BackendPick{} : pick_backend(conn);
     if (picked.choice == BackendChoice::kAllFull) return enqueue(slot);
@@ -566,7 +567,7 @@ void Worker::connect_next(uint32_t slot) {
 // ------------------------------------------------------------------- queue
 
 void Worker::enqueue(uint32_t slot) {
-    Connection& conn = conns_.at(slot);
+    Connection& conn = conns_[slot];
     WorkerListener& wl = *listeners_[conn.listener_slot];
     if (slot == dequeued_slot_) {
         // Taken off the queue but lost the free slot to another worker: it keeps
@@ -585,7 +586,7 @@ void Worker::service_queue(uint32_t listener_slot) {
     while (!wl.waiting.empty()) {
         auto [slot, generation] = wl.waiting.front();
         wl.waiting.pop_front();
-        Connection& conn = conns_.at(slot);
+        Connection& conn = conns_[slot];
         if (conn.generation != generation || conn.state != ConnState::kQueued) continue;
         conn.state = ConnState::kConnecting;
         dequeued_slot_ = slot;
@@ -621,7 +622,7 @@ void Worker::log_connect_error(const Connection& conn, int res) {
 }
 
 void Worker::handle_connect(uint32_t slot, int res) {
-    Connection& conn = conns_.at(slot);
+    Connection& conn = conns_[slot];
     --conn.in_flight;
     if (conn.state != ConnState::kConnecting) return maybe_free(slot);
     if (res == 0) {
@@ -649,7 +650,7 @@ void Worker::handle_connect(uint32_t slot, int res) {
 // ------------------------------------------------------------------ closing
 
 void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
-    Connection& conn = conns_.at(slot);
+    Connection& conn = conns_[slot];
     if (conn.state == ConnState::kClosing || conn.state == ConnState::kFree) return;
     spdlog::debug("worker {}: connection {} closed: {}", index_, slot, close_reason_name(reason));
     conn.state = ConnState::kClosing;
@@ -680,11 +681,10 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
         }
     }
     conn.client_fd = conn.backend_fd = -1;
-    for (Direction& dir : conn.dirs) {
-        for (uint32_t i = dir.queue_head; i < dir.queue.size(); ++i) release_chunk(dir.queue[i]);
-        dir.clear_queue();
-        pipes_.release(std::move(dir.pipe), dir.pipe_bytes == 0);
-        dir.pipe_bytes = 0;
+    for (Direction& d : conn.dirs) {
+        for (uint32_t i = d.queue_head; i < d.queue.size(); ++i) release_chunk(d.queue[i]);
+        d.clear_queue();
+        pipes_.release(std::move(d.pipe), d.leg.pipe_bytes() == 0);
     }
     bool freed_backend_slot = false;
     if (conn.backend) {
@@ -703,25 +703,8 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
 }
 
 void Worker::maybe_free(uint32_t slot) {
-    Connection& conn = conns_.at(slot);
+    Connection& conn = conns_[slot];
     if (conn.state == ConnState::kClosing && conn.in_flight == 0) conns_.release(slot);
-}
-
-void Worker::drain_starved() {
-    // Buffers came back: give the directions that ran dry their recv back.
-    size_t kept = 0;
-    for (size_t i = 0; i < starved_.size(); ++i) {
-        Starved s = starved_[i];
-        if (buffers_.available() < 8) {
-            starved_[kept++] = s;
-            continue;
-        }
-        Connection& conn = conns_.at(s.slot);
-        if (conn.generation != s.generation || conn.state != ConnState::kForwarding) continue;
-        conn.dirs[s.dir].recv_starved = false;
-        maybe_resume_recv(s.slot, s.dir);
-    }
-    starved_.resize(kept);
 }
 
 }  // namespace ringlb

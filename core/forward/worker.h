@@ -116,24 +116,26 @@ private:
     void maybe_free(uint32_t slot);
     void drain_starved();
 
-    // forwarding (worker_forward.cc)
+    // forwarding (worker_forward.cc): carries out what each direction's SpliceLeg decides
+    using PollFor = SpliceLeg::PollFor;
     void start_forwarding(uint32_t slot);
-    void arm_recv(uint32_t slot, int dir);
-    void stop_recv(uint32_t slot, int dir);
-    void maybe_resume_recv(uint32_t slot, int dir);
-    void handle_recv(uint32_t slot, int dir, int res, uint32_t flags);
-    void submit_send(uint32_t slot, int dir);
+    void run_leg_actions(uint32_t slot, Dir dir, LegActions actions);
+    bool run_close_or_log(uint32_t slot, Dir dir, LegActions actions);  // true: closed
+    void run_splice_actions(uint32_t slot, Dir dir, LegActions actions);
+    void arm_recv(uint32_t slot, Dir dir, uint32_t limit);
+    void cancel_recv(uint32_t slot, Dir dir);
+    void handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags);
+    void submit_send(uint32_t slot, Dir dir);
     const char* chunk_bytes(const SendChunk& chunk) const;
     void release_chunk(const SendChunk& chunk);  // its ring buffer or its spilled copy
-    void handle_send(uint32_t slot, int dir, int res);
-    void finish_direction(uint32_t slot, int dir);
-    void splice_pump(uint32_t slot, int dir);
-    void arm_poll(uint32_t slot, int dir, bool out);
-    void handle_poll(uint32_t slot, int dir, bool out, int res);
-    void count_bytes(Connection& conn, int dir, uint64_t n);
-    CloseReason reset_reason(int dir, bool source_side) const;
+    void handle_send(uint32_t slot, Dir dir, int res);
+    void finish_direction(uint32_t slot, Dir dir);
+    void splice_pump(uint32_t slot, Dir dir);
+    void arm_poll(uint32_t slot, Dir dir, PollFor what);
+    void handle_poll(uint32_t slot, Dir dir, PollFor what, int res);
+    void count_bytes(Connection& conn, Dir dir, uint64_t n);
 
-    io_uring_sqe* sqe_for(uint32_t slot, Op op, int dir = 0);
+    io_uring_sqe* sqe_for(uint32_t slot, Op op, Dir dir = Dir::kClientToBackend);
 
     const int index_;
     const SnapshotHolder& snapshots_;
@@ -150,10 +152,9 @@ private:
     std::vector<Candidate> candidates_;      // scratch for pick_backend
     std::vector<uint32_t> expired_;          // scratch for on_tick
     std::vector<int> close_after_submit_;    // fds whose cancels must be submitted first
-    struct Starved { uint32_t slot; uint32_t generation; int dir; };
+    struct Starved { uint32_t slot; uint32_t generation; Dir dir; };
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
-    static constexpr uint32_t kPauseBytes = 64 * 1024;  // a direction stops receiving when this much waits
     uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
     uint32_t fd_waiters_ = 0;                // queued clients waiting for a backend fd (EMFILE)
     int64_t fd_pressure_until_ms_ = 0;       // single-shot accepts until then (last EMFILE + 1 s)
