@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/base/unique_fd.h"
 #include "core/forward/pipe_pool.h"
 #include "core/forward/splice_leg.h"
 #include "core/runtime/runtime.h"
@@ -63,8 +64,8 @@ struct Connection {
     uint16_t in_flight = 0;       // SQEs issued whose final CQE has not arrived
     uint8_t attempts = 0;         // connect attempts so far
     bool source_tracked = false;  // counted by its listener's SourceLimiter: released once at close
-    int client_fd = -1;
-    int backend_fd = -1;
+    UniqueFd client_fd;
+    UniqueFd backend_fd;          // from socket() on; reset when a connect attempt fails
     uint32_t listener_slot = 0;   // index into the worker's listeners
     uint32_t backend_index = 0;   // into listener->backends
     uint64_t tried_mask = 0;      // backends already tried (first 64)
@@ -79,8 +80,8 @@ struct Connection {
 
     Direction& direction(Dir dir) { return dirs[uint8_t(dir)]; }
     const Direction& direction(Dir dir) const { return dirs[uint8_t(dir)]; }
-    int source_fd(Dir dir) const { return dir == Dir::kClientToBackend ? client_fd : backend_fd; }
-    int dest_fd(Dir dir) const { return dir == Dir::kClientToBackend ? backend_fd : client_fd; }
+    int source_fd(Dir dir) const { return (dir == Dir::kClientToBackend ? client_fd : backend_fd).get(); }
+    int dest_fd(Dir dir) const { return (dir == Dir::kClientToBackend ? backend_fd : client_fd).get(); }
 };
 
 // Slots in fixed-size chunks so a Connection never moves while referenced.

@@ -128,7 +128,6 @@ void Worker::run() {
         int rc = io_uring_submit_and_wait(ring_.raw(), 1);
         // The cancels for these fds are submitted now; closing them lets the
         // sockets go once io_uring drops its references.
-        for (int fd : close_after_submit_) ::close(fd);
         close_after_submit_.clear();
         if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
             // Not a condition the loop can recover from: spinning on it would hide it.
@@ -146,12 +145,9 @@ void Worker::run() {
         buffers_.commit();
         if (!starved_.empty()) drain_starved();
         heartbeat_.fetch_add(1, std::memory_order_relaxed);
-        live_.store(conns_.live(), std::memory_order_relaxed);
     }
     io_uring_submit(ring_.raw());
-    for (int fd : close_after_submit_) ::close(fd);
     close_after_submit_.clear();
-    live_.store(0);
 }
 
 bool Worker::finished() const {
@@ -283,29 +279,14 @@ void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapsh
     for (uint32_t i = 0; i < kept.size(); ++i) {
         WorkerListener& wl = *listeners_[i];
         if (kept[i] || wl.removed) continue;
-        wl.removed = true;
-        if (wl.accept_armed) {
-            io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
-            io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, i}.pack(), 0);
-        } else {
-            wl.sockets.reset();
-        }
+        remove_listener(i);
     }
 }
 
 void Worker::begin_stop() {
     stopping_ = true;
     stop_deadline_ms_ = now_ms_ + grace_ms_.load();
-    for (uint32_t i = 0; i < listeners_.size(); ++i) {
-        WorkerListener& wl = *listeners_[i];
-        wl.removed = true;
-        if (wl.accept_armed) {
-            io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
-            io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, i}.pack(), 0);
-        } else {
-            wl.sockets.reset();
-        }
-    }
+    for (uint32_t i = 0; i < listeners_.size(); ++i) remove_listener(i);
     snapshot_.reset();
     if (conns_.live()) spdlog::info("worker {}: stopping, {} connections may finish within {} ms", index_,
                                     conns_.live(), grace_ms_.load());
@@ -323,12 +304,27 @@ void Worker::arm_accept(uint32_t listener_slot) {
     wl.accept_armed = true;
 }
 
+void Worker::cancel_accept(uint32_t listener_slot) {
+    // The accept's own final CQE (-ECANCELED) clears accept_armed.
+    io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
+    io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, listener_slot}.pack(), 0);
+}
+
+void Worker::remove_listener(uint32_t listener_slot) {
+    WorkerListener& wl = *listeners_[listener_slot];
+    wl.removed = true;
+    // While an accept is armed the ring still uses the socket: handle_accept lets
+    // the sockets go when the cancelled accept completes.
+    if (wl.accept_armed) cancel_accept(listener_slot);
+    else wl.sockets.reset();
+}
+
 void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
     WorkerListener& wl = *listeners_[listener_slot];
     if (!(flags & IORING_CQE_F_MORE)) wl.accept_armed = false;
     if (res >= 0) {
-        if (wl.removed) ::close(res);
-        else on_new_client(listener_slot, res);
+        UniqueFd client(res);
+        if (!wl.removed) on_new_client(listener_slot, std::move(client));
     } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
         uint64_t suppressed = 0;
         if (fd_exhaustion_log.allow(now_ms_, &suppressed))
@@ -361,10 +357,7 @@ void Worker::pause_accept(uint32_t listener_slot) {
     WorkerListener& wl = *listeners_[listener_slot];
     if (wl.removed || wl.paused) return;
     wl.paused = true;
-    if (wl.accept_armed) {
-        io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
-        io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, listener_slot}.pack(), 0);
-    }
+    if (wl.accept_armed) cancel_accept(listener_slot);
     wl.resume_after = to_timespec(kAcceptPauseMs);
     io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAcceptResume);
     io_uring_prep_timeout(sqe, &wl.resume_after, 0, 0);
@@ -389,7 +382,7 @@ void Worker::handle_accept_resume(uint32_t listener_slot) {
 }
 
 // max_conn_per_source and rate_per_source. False: refused, and the socket is
-// already closed with a RST (HAProxy's "tcp-request connection reject"): no
+// set to close with a RST (HAProxy's "tcp-request connection reject"): no
 // backend, no connection slot, no access log line; counted per reason.
 bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
                           bool* tracked) {
@@ -432,13 +425,13 @@ bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* pe
     if (source_limit_log.allow(now_ms_, &suppressed))
         spdlog::warn("listener {}: rejected {}: over {} {} ({} more since last line)", config.name,
                      source.host_string(), reason, limit, suppressed);
-    linger hard{1, 0};
+    linger hard{1, 0};  // the caller's close then sends a RST
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
-    ::close(fd);
     return false;
 }
 
-void Worker::on_new_client(uint32_t listener_slot, int fd) {
+void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) {
+    const int fd = client.get();
     WorkerListener& wl = *listeners_[listener_slot];
     // Abuse limits off: this branch is all they cost (peer stays unwritten).
     sockaddr_storage peer;
@@ -449,7 +442,7 @@ void Worker::on_new_client(uint32_t listener_slot, int fd) {
     Connection& conn = conns_[slot];
     conn.source_tracked = tracked;
     conn.state = ConnState::kConnecting;
-    conn.client_fd = fd;
+    conn.client_fd = std::move(client);
     conn.listener = wl.runtime;
     conn.listener_slot = listener_slot;
     conn.accepted_ms = now_ms_;  // TCP_NODELAY comes from the listening socket
@@ -515,8 +508,8 @@ void Worker::connect_next(uint32_t slot) {
     const uint32_t index = picked.index;
     const BackendRef& backend = conn.listener->backends[index];
     conn.backend = backend.state;  // holds the slot reserved by pick_backend
-    int fd = ::socket(backend.config.address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
+    UniqueFd fd(::socket(backend.config.address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) {
         int error = errno;
         uint64_t suppressed = 0;
         if (fd_exhaustion_log.allow(now_ms_, &suppressed))
@@ -548,15 +541,15 @@ void Worker::connect_next(uint32_t slot) {
         conn.waits_for_fd = false;
         --fd_waiters_;  // the last one gone: the accept resume timer re-arms accepting
     }
-    set_nodelay(fd);
-    conn.backend_fd = fd;
+    set_nodelay(fd.get());
+    conn.backend_fd = std::move(fd);
     conn.backend_index = index;
     if (index < 64) conn.tried_mask |= uint64_t(1) << index;
     ++conn.attempts;
     conn.connect_started_us = monotonic_us();
 
     io_uring_sqe* sqe = sqe_for(slot, Op::kConnect);
-    io_uring_prep_connect(sqe, fd, backend.config.address.sockaddr_ptr(), backend.config.address.sockaddr_len());
+    io_uring_prep_connect(sqe, conn.backend_fd.get(), backend.config.address.sockaddr_ptr(), backend.config.address.sockaddr_len());
     sqe->flags |= IOSQE_IO_LINK;
     // The timespec is read when the SQE is submitted: it lives in the worker listener.
     WorkerListener& wl = *listeners_[conn.listener_slot];
@@ -601,15 +594,15 @@ void Worker::service_queue(uint32_t listener_slot) {
 bool Worker::send_proxy_header(const Connection& conn) {
     sockaddr_storage peer{}, local{};
     socklen_t peer_len = sizeof(peer), local_len = sizeof(local);
-    if (getpeername(conn.client_fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
-        getsockname(conn.client_fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
+    if (getpeername(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+        getsockname(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
         return false;
     InetAddr client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
     InetAddr vip = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
     std::string header = conn.listener->config.proxy_protocol == ProxyProtocol::kV1 ? build_proxy_v1(client, vip)
                                                                                      : build_proxy_v2(client, vip);
     // A fresh connection's send buffer is empty: the header (at most 232 bytes) goes in one call.
-    ssize_t sent = ::send(conn.backend_fd, header.data(), header.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t sent = ::send(conn.backend_fd.get(), header.data(), header.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     return sent == ssize_t(header.size());
 }
 
@@ -640,8 +633,7 @@ void Worker::handle_connect(uint32_t slot, int res) {
     report_connect_result(conn.listener->config, *conn.backend, res, now_ms_);
     log_connect_error(conn, res);
     // Only the linked timeout may still be in flight, and it is not tied to the fd.
-    ::close(conn.backend_fd);
-    conn.backend_fd = -1;
+    conn.backend_fd.reset();
     conn.backend->active.fetch_sub(1, std::memory_order_relaxed);
     conn.backend.reset();
     connect_next(slot);
@@ -666,21 +658,22 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
         conn.waits_for_fd = false;
         --fd_waiters_;
     }
-    for (int fd : {conn.client_fd, conn.backend_fd}) {
-        if (fd < 0) continue;
+    for (UniqueFd* fd : {&conn.client_fd, &conn.backend_fd}) {
+        if (!*fd) continue;
         if (reset) {
             linger hard{1, 0};  // close with RST: propagate the reset we saw
-            setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+            setsockopt(fd->get(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
         }
         if (conn.in_flight > 0) {
+            // io_uring holds the socket until the cancel is processed; closing
+            // it before the cancel is even submitted would let the fd be reused.
             io_uring_sqe* sqe = sqe_for(slot, Op::kCancel);
-            io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-            close_after_submit_.push_back(fd);
+            io_uring_prep_cancel_fd(sqe, fd->get(), IORING_ASYNC_CANCEL_ALL);
+            close_after_submit_.push_back(std::move(*fd));
         } else {
-            ::close(fd);
+            fd->reset();
         }
     }
-    conn.client_fd = conn.backend_fd = -1;
     for (Direction& d : conn.dirs) {
         for (uint32_t i = d.queue_head; i < d.queue.size(); ++i) release_chunk(d.queue[i]);
         d.clear_queue();

@@ -66,7 +66,6 @@ public:
 
     // Bumped every loop iteration and tick: the heartbeat watchdogs read.
     uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
-    uint32_t live_connections() const { return live_.load(std::memory_order_relaxed); }
 
 private:
     struct WorkerListener {
@@ -95,12 +94,14 @@ private:
 
     // accept and connect (worker.cc)
     void arm_accept(uint32_t listener_slot);
+    void cancel_accept(uint32_t listener_slot);
+    void remove_listener(uint32_t listener_slot);  // stops accepting; sockets go once no accept is armed
     void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
     void handle_accept_resume(uint32_t listener_slot);
     void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
     bool near_fd_limit() const;                  // estimated free fds below kFdMargin
     void pause_accepting();                      // every listener of this worker
-    void on_new_client(uint32_t listener_slot, int fd);
+    void on_new_client(uint32_t listener_slot, UniqueFd client);
     bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
     void connect_next(uint32_t slot);
     BackendPick pick_backend(const Connection& conn);  // choose_backend, then reserve its slot
@@ -151,7 +152,7 @@ private:
     std::vector<std::unique_ptr<WorkerListener>> listeners_;
     std::vector<Candidate> candidates_;      // scratch for pick_backend
     std::vector<uint32_t> expired_;          // scratch for on_tick
-    std::vector<int> close_after_submit_;    // fds whose cancels must be submitted first
+    std::vector<UniqueFd> close_after_submit_;  // closed once the cancels naming them are submitted
     struct Starved { uint32_t slot; uint32_t generation; Dir dir; };
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
@@ -174,7 +175,6 @@ private:
 
     AccessLogWriter* access_log_ = nullptr;  // this worker's writer of options_.access_log
     std::atomic<uint64_t> heartbeat_{0};
-    std::atomic<uint32_t> live_{0};
     std::thread thread_;
 };
 
