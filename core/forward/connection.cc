@@ -4,7 +4,7 @@
 
 namespace ringlb {
 
-const char* close_reason_name(CloseReason reason) {
+const char* close_reason_name(CloseReason reason) noexcept {
     switch (reason) {
         case CloseReason::kNone: return "none";
         case CloseReason::kDone: return "done";
@@ -21,7 +21,7 @@ const char* close_reason_name(CloseReason reason) {
     return "?";
 }
 
-uint32_t ConnTable::allocate() {
+uint32_t ConnTable::allocate() noexcept {
     if (free_.empty()) {
         uint32_t base = capacity();
         chunks_.push_back(std::make_unique<Connection[]>(kChunk));
@@ -33,7 +33,7 @@ uint32_t ConnTable::allocate() {
     return slot;
 }
 
-void ConnTable::release(uint32_t slot) {
+void ConnTable::release(uint32_t slot) noexcept {
     Connection& conn = (*this)[slot];
     uint32_t next_generation = conn.generation + 1;
     // Destroyed and built again in place: cheaper than assigning a temporary

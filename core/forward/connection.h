@@ -54,7 +54,7 @@ enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
     kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
 };
-const char* close_reason_name(CloseReason reason);
+const char* close_reason_name(CloseReason reason) noexcept;
 
 struct Connection {
     uint32_t generation = 0;
@@ -87,13 +87,13 @@ struct Connection {
 // Slots in fixed-size chunks so a Connection never moves while referenced.
 class ConnTable {
 public:
-    uint32_t allocate();              // returns a slot in kFree state, generation bumped
-    void release(uint32_t slot);      // back to the free list; resets the Connection
+    uint32_t allocate() noexcept;              // returns a slot in kFree state, generation bumped
+    void release(uint32_t slot) noexcept;      // back to the free list; resets the Connection
     // Unchecked, like std::vector's operator[]: slots come from allocate() or from
     // the worker's own SQE tags, never from outside.
-    Connection& operator[](uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
-    uint32_t live() const { return live_; }
-    uint32_t capacity() const { return uint32_t(chunks_.size() * kChunk); }
+    Connection& operator[](uint32_t slot) noexcept { return chunks_[slot / kChunk][slot % kChunk]; }
+    uint32_t live() const noexcept { return live_; }
+    uint32_t capacity() const noexcept { return uint32_t(chunks_.size() * kChunk); }
 
 private:
     static constexpr uint32_t kChunk = 1024;

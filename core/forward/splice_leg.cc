@@ -5,14 +5,14 @@
 
 namespace ringlb {
 
-PumpStep SpliceLeg::begin_pump() {
+PumpStep SpliceLeg::begin_pump() noexcept {
     if (poll_in_armed_ || poll_out_armed_) return stop({});  // a wakeup is already on its way
     pump_round_ = 0;
     source_drained_ = false;
     return fill_step();
 }
 
-PumpStep SpliceLeg::fill_step() {
+PumpStep SpliceLeg::fill_step() noexcept {
     // The pipe's own capacity, not the size asked for: a pipe the kernel kept
     // small is full, not a drained source, when it refuses more.
     if (!eof_ && !source_drained_ && (pipe_capacity_ == 0 || pipe_bytes_ < pipe_capacity_)) {
@@ -22,12 +22,12 @@ PumpStep SpliceLeg::fill_step() {
     return drain_step();
 }
 
-PumpStep SpliceLeg::on_pipe(uint32_t capacity) {
+PumpStep SpliceLeg::on_pipe(uint32_t capacity) noexcept {
     pipe_capacity_ = capacity;
     return fill_step();
 }
 
-PumpStep SpliceLeg::on_no_pipe() {
+PumpStep SpliceLeg::on_no_pipe() noexcept {
     // Out of fds (or pipe memory): nothing of this direction is in flight, so it
     // goes on copying, in order; auto tries again after the next full buffers.
     splice_mode_ = false;
@@ -35,7 +35,7 @@ PumpStep SpliceLeg::on_no_pipe() {
     return stop(arm_recv());
 }
 
-PumpStep SpliceLeg::on_spliced_in(long result) {
+PumpStep SpliceLeg::on_spliced_in(long result) noexcept {
     if (result > 0) {
         pipe_bytes_ += uint32_t(result);
     } else if (result == 0) {
@@ -48,13 +48,13 @@ PumpStep SpliceLeg::on_spliced_in(long result) {
     return drain_step();
 }
 
-PumpStep SpliceLeg::drain_step() {
+PumpStep SpliceLeg::drain_step() noexcept {
     dest_full_ = false;
     if (pipe_bytes_ > 0) return {PumpOp::kSpliceOut, pipe_bytes_, {}};
     return end_of_round();
 }
 
-PumpStep SpliceLeg::on_spliced_out(long result) {
+PumpStep SpliceLeg::on_spliced_out(long result) noexcept {
     if (result > 0) {
         pipe_bytes_ -= uint32_t(result);
     } else if (result == -EAGAIN) {
@@ -65,7 +65,7 @@ PumpStep SpliceLeg::on_spliced_out(long result) {
     return end_of_round();
 }
 
-PumpStep SpliceLeg::end_of_round() {
+PumpStep SpliceLeg::end_of_round() noexcept {
     if (eof_ && pipe_bytes_ == 0) return stop(finish());
     if (dest_full_) return stop(arm_poll(PollFor::kWrite));
     if (source_drained_ && pipe_bytes_ == 0) {

@@ -41,14 +41,14 @@ struct LegActions {
     uint16_t bits = 0;
     uint32_t recv_limit = 0;  // with kArmRecv: bytes, never 0
 
-    bool has(LegAction action) const { return bits & uint16_t(action); }
-    bool empty() const { return bits == 0; }
-    LegActions& add(LegAction action) {
+    bool has(LegAction action) const noexcept { return bits & uint16_t(action); }
+    bool empty() const noexcept { return bits == 0; }
+    LegActions& add(LegAction action) noexcept {
         bits |= uint16_t(action);
         return *this;
     }
     // At most one of the two carries kArmRecv (and so a recv_limit other than 0).
-    LegActions& add(LegActions other) {
+    LegActions& add(LegActions other) noexcept {
         bits |= other.bits;
         recv_limit |= other.recv_limit;
         return *this;
@@ -83,45 +83,45 @@ public:
     //
     // The connection is established. kAlways starts splicing (poll for input),
     // the others start copying.
-    LegActions on_start(SpliceMode mode);
+    LegActions on_start(SpliceMode mode) noexcept;
 
     // Copy mode. `result`: a recv completion's res (> 0 bytes, now at the tail of
     // the worker's queue; 0 EOF; -errno). `more`: IORING_CQE_F_MORE, the recv stays
     // armed. buffer_size: the provided buffers' size (a full one means bulk).
-    LegActions on_recv(int result, bool more, uint32_t buffer_size);
+    LegActions on_recv(int result, bool more, uint32_t buffer_size) noexcept;
     // A send completed: `result` bytes of the head chunk went out (or -errno);
     // chunk_done: the worker removed that chunk from its queue.
-    LegActions on_sent(int result, bool chunk_done);
+    LegActions on_sent(int result, bool chunk_done) noexcept;
     // The buffer ring has buffers again (after kWaitForBuffers).
-    LegActions on_buffers_returned();
+    LegActions on_buffers_returned() noexcept;
 
     // Splice mode: a poll armed by kArmPollIn / kArmPollOut completed.
     enum class PollFor : uint8_t { kRead, kWrite };
-    LegActions on_poll_ready(PollFor what, int result);
+    LegActions on_poll_ready(PollFor what, int result) noexcept;
 
     // The splice pump, driven step by step. `result` of a splice: bytes moved,
     // 0 for EOF (splice in), or -errno. capacity: the pipe's real size in bytes.
-    PumpStep begin_pump();
-    PumpStep on_pipe(uint32_t capacity);
-    PumpStep on_no_pipe();
-    PumpStep on_spliced_in(long result);
-    PumpStep on_spliced_out(long result);
+    PumpStep begin_pump() noexcept;
+    PumpStep on_pipe(uint32_t capacity) noexcept;
+    PumpStep on_no_pipe() noexcept;
+    PumpStep on_spliced_in(long result) noexcept;
+    PumpStep on_spliced_out(long result) noexcept;
 
-    bool done() const { return done_; }                 // EOF forwarded
-    bool splicing() const { return splice_mode_; }
-    uint32_t queued_bytes() const { return queued_bytes_; }
-    uint32_t pipe_bytes() const { return pipe_bytes_; }  // in the pipe, not yet sent on
+    bool done() const noexcept { return done_; }                 // EOF forwarded
+    bool splicing() const noexcept { return splice_mode_; }
+    uint32_t queued_bytes() const noexcept { return queued_bytes_; }
+    uint32_t pipe_bytes() const noexcept { return pipe_bytes_; }  // in the pipe, not yet sent on
 
 private:
-    LegActions cancel_recv();
-    LegActions arm_recv();
-    LegActions resume();   // after a pause, a drain or a starvation: what comes next
-    LegActions finish();
-    LegActions arm_poll(PollFor what);
-    PumpStep fill_step();  // a round begins: more from the source?
-    PumpStep drain_step();
-    PumpStep end_of_round();
-    static PumpStep stop(LegActions then) { return {PumpOp::kStop, 0, then}; }
+    LegActions cancel_recv() noexcept;
+    LegActions arm_recv() noexcept;
+    LegActions resume() noexcept;   // after a pause, a drain or a starvation: what comes next
+    LegActions finish() noexcept;
+    LegActions arm_poll(PollFor what) noexcept;
+    PumpStep fill_step() noexcept;  // a round begins: more from the source?
+    PumpStep drain_step() noexcept;
+    PumpStep end_of_round() noexcept;
+    static PumpStep stop(LegActions then) noexcept { return {PumpOp::kStop, 0, then}; }
 
     uint32_t queued_bytes_ = 0;    // copy mode: received, not yet sent
     uint32_t queued_chunks_ = 0;
@@ -147,27 +147,27 @@ private:
 // The events of every connection's life are defined here, inline: the worker
 // calls them for nearly every completion (the splice pump is in splice_leg.cc).
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::on_start(SpliceMode mode) {
+[[gnu::always_inline]] inline LegActions SpliceLeg::on_start(SpliceMode mode) noexcept {
     auto_splice_ = mode == SpliceMode::kAuto;
     if (mode != SpliceMode::kAlways) return arm_recv();
     splice_mode_ = true;
     return arm_poll(PollFor::kRead);
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::arm_recv() {
+[[gnu::always_inline]] inline LegActions SpliceLeg::arm_recv() noexcept {
     recv_armed_ = true;
     // A cancel lands only after the kernel may have filled dozens more buffers;
     // a limit ends the multishot on time. Never 0, which would mean no limit.
     return {uint16_t(LegAction::kArmRecv), kPauseBytes - std::min(queued_bytes_, kPauseBytes / 2)};
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::cancel_recv() {
+[[gnu::always_inline]] inline LegActions SpliceLeg::cancel_recv() noexcept {
     if (!recv_armed_ || recv_cancel_pending_) return {};
     recv_cancel_pending_ = true;
     return LegActions{}.add(LegAction::kCancelRecv);
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::resume() {
+[[gnu::always_inline]] inline LegActions SpliceLeg::resume() noexcept {
     if (eof_ || recv_armed_ || recv_starved_) return {};
     if (switch_pending_) {
         // Byte order: splicing starts only once every queued byte has been sent.
@@ -181,13 +181,13 @@ private:
     return {};
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::finish() {
+[[gnu::always_inline]] inline LegActions SpliceLeg::finish() noexcept {
     done_ = true;
     pipe_capacity_ = 0;  // the worker gives the pipe back with the direction
     return LegActions{}.add(LegAction::kFinish);
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::on_recv(int result, bool more, uint32_t buffer_size) {
+[[gnu::always_inline]] inline LegActions SpliceLeg::on_recv(int result, bool more, uint32_t buffer_size) noexcept {
     if (!more) {
         recv_armed_ = false;
         recv_cancel_pending_ = false;
@@ -224,7 +224,7 @@ private:
     return LegActions{}.add(LegAction::kCloseSourceReset);
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::on_sent(int result, bool chunk_done) {
+[[gnu::always_inline]] inline LegActions SpliceLeg::on_sent(int result, bool chunk_done) noexcept {
     send_in_flight_ = false;
     if (result < 0) return LegActions{}.add(LegAction::kCloseDestReset);
     queued_bytes_ -= uint32_t(result);
@@ -237,19 +237,19 @@ private:
     return resume();
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::on_buffers_returned() {
+[[gnu::always_inline]] inline LegActions SpliceLeg::on_buffers_returned() noexcept {
     recv_starved_ = false;
     return resume();
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::arm_poll(PollFor what) {
+[[gnu::always_inline]] inline LegActions SpliceLeg::arm_poll(PollFor what) noexcept {
     bool& armed = what == PollFor::kWrite ? poll_out_armed_ : poll_in_armed_;
     if (armed) return {};
     armed = true;
     return LegActions{}.add(what == PollFor::kWrite ? LegAction::kArmPollOut : LegAction::kArmPollIn);
 }
 
-[[gnu::always_inline]] inline LegActions SpliceLeg::on_poll_ready(PollFor what, int result) {
+[[gnu::always_inline]] inline LegActions SpliceLeg::on_poll_ready(PollFor what, int result) noexcept {
     (what == PollFor::kWrite ? poll_out_armed_ : poll_in_armed_) = false;
     if (result < 0 || done_) return {};  // cancelled
     return LegActions{}.add(LegAction::kPump);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <cstdlib>
 #include <future>
@@ -82,18 +83,18 @@ void Worker::start() {
     }
 }
 
-void Worker::wake() {
+void Worker::wake() noexcept {
     uint64_t one = 1;
     ssize_t ignored = ::write(wake_fd_.get(), &one, sizeof(one));
     (void)ignored;
 }
 
-void Worker::request_reload() {
+void Worker::request_reload() noexcept {
     reload_requested_.store(true);
     wake();
 }
 
-void Worker::request_stop(int64_t grace_ms) {
+void Worker::request_stop(int64_t grace_ms) noexcept {
     grace_ms_.store(grace_ms);
     stop_requested_.store(true);
     wake();
@@ -103,7 +104,7 @@ void Worker::join() {
     if (thread_.joinable()) thread_.join();
 }
 
-io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, Dir dir) {
+io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, Dir dir) noexcept {
     io_uring_sqe* sqe = ring_.get_sqe();
     OpTag tag{op, uint8_t(dir), 0, slot};
     if (op != Op::kAccept && op != Op::kAcceptResume && op != Op::kTick && op != Op::kWake &&
@@ -116,8 +117,10 @@ io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, Dir dir) {
     return sqe;
 }
 
-void Worker::run() {
-    pthread_setname_np(pthread_self(), ("ringlb-w" + std::to_string(index_)).c_str());
+void Worker::run() noexcept {
+    char name[16];  // the kernel's limit, NUL included
+    std::snprintf(name, sizeof(name), "ringlb-w%d", index_);
+    pthread_setname_np(pthread_self(), name);
     now_ms_ = monotonic_ms();
     tick_interval_ = to_timespec(kTickMs);
     arm_wake_read();
@@ -150,14 +153,14 @@ void Worker::run() {
     close_after_submit_.clear();
 }
 
-bool Worker::finished() const {
+bool Worker::finished() const noexcept {
     if (!stopping_ || conns_.live() != 0) return false;
     for (const auto& l : listeners_)
         if (l->accept_armed) return false;
     return true;
 }
 
-void Worker::handle_cqe(const io_uring_cqe* cqe) {
+void Worker::handle_cqe(const io_uring_cqe* cqe) noexcept {
     OpTag tag = OpTag::unpack(cqe->user_data);
     switch (tag.op) {
         case Op::kAccept: return handle_accept(tag.slot, cqe->res, cqe->flags);
@@ -192,23 +195,23 @@ void Worker::handle_cqe(const io_uring_cqe* cqe) {
     }
 }
 
-void Worker::arm_wake_read() {
+void Worker::arm_wake_read() noexcept {
     io_uring_sqe* sqe = sqe_for(0, Op::kWake);
     io_uring_prep_read(sqe, wake_fd_.get(), &wake_value_, sizeof(wake_value_), 0);
 }
 
-void Worker::arm_tick() {
+void Worker::arm_tick() noexcept {
     io_uring_sqe* sqe = sqe_for(0, Op::kTick);
     io_uring_prep_timeout(sqe, &tick_interval_, 0, 0);
 }
 
-void Worker::on_wake() {
+void Worker::on_wake() noexcept {
     if (stop_requested_.exchange(false) && !stopping_) begin_stop();
     if (reload_requested_.exchange(false) && !stopping_) apply_snapshot(snapshots_.load());
     arm_wake_read();
 }
 
-void Worker::on_tick() {
+void Worker::on_tick() noexcept {
     heartbeat_.fetch_add(1, std::memory_order_relaxed);
     if (access_log_) access_log_->on_tick();
     expired_.clear();
@@ -245,7 +248,7 @@ void Worker::on_tick() {
 
 // ---------------------------------------------------------------- listeners
 
-void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) {
+void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) noexcept {
     if (!snapshot) return;
     snapshot_ = snapshot;
     std::vector<bool> kept(listeners_.size(), false);
@@ -268,7 +271,7 @@ void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapsh
         auto wl = std::make_unique<WorkerListener>();
         wl->runtime = entry.runtime;
         wl->sockets = entry.sockets;
-        wl->fd = entry.sockets->per_worker.at(index_).get();
+        wl->fd = entry.sockets->per_worker[size_t(index_)].get();  // the daemon opens one per worker
         wl->connect_timeout = to_timespec(entry.runtime->config.connect_timeout.count());
         wl->scheduler = make_scheduler(entry.runtime->config.scheduler, entry.runtime->backends.size(),
                                       entry.runtime->maglev);
@@ -283,7 +286,7 @@ void Worker::apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapsh
     }
 }
 
-void Worker::begin_stop() {
+void Worker::begin_stop() noexcept {
     stopping_ = true;
     stop_deadline_ms_ = now_ms_ + grace_ms_.load();
     for (uint32_t i = 0; i < listeners_.size(); ++i) remove_listener(i);
@@ -292,7 +295,7 @@ void Worker::begin_stop() {
                                     conns_.live(), grace_ms_.load());
 }
 
-void Worker::arm_accept(uint32_t listener_slot) {
+void Worker::arm_accept(uint32_t listener_slot) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     io_uring_sqe* sqe = sqe_for(listener_slot, Op::kAccept);
     // Short of descriptors, accept one client at a time: a multishot accept would
@@ -304,13 +307,13 @@ void Worker::arm_accept(uint32_t listener_slot) {
     wl.accept_armed = true;
 }
 
-void Worker::cancel_accept(uint32_t listener_slot) {
+void Worker::cancel_accept(uint32_t listener_slot) noexcept {
     // The accept's own final CQE (-ECANCELED) clears accept_armed.
     io_uring_sqe* sqe = sqe_for(0, Op::kIgnored);
     io_uring_prep_cancel64(sqe, OpTag{Op::kAccept, 0, 0, listener_slot}.pack(), 0);
 }
 
-void Worker::remove_listener(uint32_t listener_slot) {
+void Worker::remove_listener(uint32_t listener_slot) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     wl.removed = true;
     // While an accept is armed the ring still uses the socket: handle_accept lets
@@ -319,7 +322,7 @@ void Worker::remove_listener(uint32_t listener_slot) {
     else wl.sockets.reset();
 }
 
-void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
+void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     if (!(flags & IORING_CQE_F_MORE)) wl.accept_armed = false;
     if (res >= 0) {
@@ -345,7 +348,7 @@ void Worker::handle_accept(uint32_t listener_slot, int res, uint32_t flags) {
     }
 }
 
-bool Worker::near_fd_limit() const {
+bool Worker::near_fd_limit() const noexcept {
     if (options_.fd_limit == 0) return false;
     // An estimate: SO_REUSEPORT spreads clients evenly, so the other workers hold
     // about as many connections as this one, two descriptors each.
@@ -353,7 +356,7 @@ bool Worker::near_fd_limit() const {
     return held + kFdMargin >= options_.fd_limit;
 }
 
-void Worker::pause_accept(uint32_t listener_slot) {
+void Worker::pause_accept(uint32_t listener_slot) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     if (wl.removed || wl.paused) return;
     wl.paused = true;
@@ -363,11 +366,11 @@ void Worker::pause_accept(uint32_t listener_slot) {
     io_uring_prep_timeout(sqe, &wl.resume_after, 0, 0);
 }
 
-void Worker::pause_accepting() {
+void Worker::pause_accepting() noexcept {
     for (uint32_t i = 0; i < listeners_.size(); ++i) pause_accept(i);
 }
 
-void Worker::handle_accept_resume(uint32_t listener_slot) {
+void Worker::handle_accept_resume(uint32_t listener_slot) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     wl.paused = false;
     if (wl.removed) {
@@ -385,7 +388,7 @@ void Worker::handle_accept_resume(uint32_t listener_slot) {
 // set to close with a RST (HAProxy's "tcp-request connection reject"): no
 // backend, no connection slot, no access log line; counted per reason.
 bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
-                          bool* tracked) {
+                          bool* tracked) noexcept {
     socklen_t len = sizeof(*peer);
     // Not connected any more (reset while queued): nothing to limit, it fails on its own.
     if (getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) != 0) return true;
@@ -430,7 +433,7 @@ bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* pe
     return false;
 }
 
-void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) {
+void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) noexcept {
     const int fd = client.get();
     WorkerListener& wl = *listeners_[listener_slot];
     // Abuse limits off: this branch is all they cost (peer stays unwritten).
@@ -462,7 +465,7 @@ void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) {
 
 // ------------------------------------------------------------ backend choice
 
-BackendPick Worker::pick_backend(const Connection& conn) {
+BackendPick Worker::pick_backend(const Connection& conn) noexcept {
     WorkerListener& wl = *listeners_[conn.listener_slot];
     // A connection accepted before a reload keeps its listener runtime; the
     // worker's scheduler then belongs to the new one and does not apply.
@@ -475,7 +478,7 @@ BackendPick Worker::pick_backend(const Connection& conn) {
     return pick;
 }
 
-bool Worker::reserve_slot(BackendState& backend, uint32_t limit) {
+bool Worker::reserve_slot(BackendState& backend, uint32_t limit) noexcept {
     if (!limit) {
         backend.active.fetch_add(1, std::memory_order_relaxed);
         return true;
@@ -488,7 +491,7 @@ bool Worker::reserve_slot(BackendState& backend, uint32_t limit) {
     return false;
 }
 
-void Worker::connect_next(uint32_t slot) {
+void Worker::connect_next(uint32_t slot) noexcept {
     Connection& conn = conns_[slot];
     const ListenerConfig& config = conn.listener->config;
     const BackendPick picked = conn.attempts > config.retries ? BackendPick{} : pick_backend(conn);
@@ -559,7 +562,7 @@ void Worker::connect_next(uint32_t slot) {
 
 // ------------------------------------------------------------------- queue
 
-void Worker::enqueue(uint32_t slot) {
+void Worker::enqueue(uint32_t slot) noexcept {
     Connection& conn = conns_[slot];
     WorkerListener& wl = *listeners_[conn.listener_slot];
     if (slot == dequeued_slot_) {
@@ -574,7 +577,7 @@ void Worker::enqueue(uint32_t slot) {
     timeouts_.arm(slot, conn.listener->config.queue_timeout.count(), now_ms_);
 }
 
-void Worker::service_queue(uint32_t listener_slot) {
+void Worker::service_queue(uint32_t listener_slot) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     while (!wl.waiting.empty()) {
         auto [slot, generation] = wl.waiting.front();
@@ -591,7 +594,7 @@ void Worker::service_queue(uint32_t listener_slot) {
     }
 }
 
-bool Worker::send_proxy_header(const Connection& conn) {
+bool Worker::send_proxy_header(const Connection& conn) noexcept {
     sockaddr_storage peer{}, local{};
     socklen_t peer_len = sizeof(peer), local_len = sizeof(local);
     if (getpeername(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
@@ -599,14 +602,15 @@ bool Worker::send_proxy_header(const Connection& conn) {
         return false;
     InetAddr client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
     InetAddr vip = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
-    std::string header = conn.listener->config.proxy_protocol == ProxyProtocol::kV1 ? build_proxy_v1(client, vip)
-                                                                                     : build_proxy_v2(client, vip);
-    // A fresh connection's send buffer is empty: the header (at most 232 bytes) goes in one call.
+    const ProxyHeaderBytes header = conn.listener->config.proxy_protocol == ProxyProtocol::kV1
+                                        ? build_proxy_v1(client, vip)
+                                        : build_proxy_v2(client, vip);
+    // A fresh connection's send buffer is empty: the header (at most 104 bytes) goes in one call.
     ssize_t sent = ::send(conn.backend_fd.get(), header.data(), header.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     return sent == ssize_t(header.size());
 }
 
-void Worker::log_connect_error(const Connection& conn, int res) {
+void Worker::log_connect_error(const Connection& conn, int res) noexcept {
     uint64_t suppressed = 0;
     if (!conn.backend->error_log.allow(now_ms_, &suppressed)) return;
     const char* what = res == -ECANCELED ? "timeout" : std::strerror(-res);
@@ -614,7 +618,7 @@ void Worker::log_connect_error(const Connection& conn, int res) {
                  conn.listener->config.name, conn.backend->address.to_string(), what, suppressed);
 }
 
-void Worker::handle_connect(uint32_t slot, int res) {
+void Worker::handle_connect(uint32_t slot, int res) noexcept {
     Connection& conn = conns_[slot];
     --conn.in_flight;
     if (conn.state != ConnState::kConnecting) return maybe_free(slot);
@@ -641,7 +645,7 @@ void Worker::handle_connect(uint32_t slot, int res) {
 
 // ------------------------------------------------------------------ closing
 
-void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
+void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) noexcept {
     Connection& conn = conns_[slot];
     if (conn.state == ConnState::kClosing || conn.state == ConnState::kFree) return;
     spdlog::debug("worker {}: connection {} closed: {}", index_, slot, close_reason_name(reason));
@@ -695,7 +699,7 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) {
         service_queue(listener_slot);
 }
 
-void Worker::maybe_free(uint32_t slot) {
+void Worker::maybe_free(uint32_t slot) noexcept {
     Connection& conn = conns_[slot];
     if (conn.state == ConnState::kClosing && conn.in_flight == 0) conns_.release(slot);
 }

@@ -4,6 +4,12 @@
 //
 // worker.cc: event loop, accept, backend choice and connect, close, timeouts.
 // worker_forward.cc: moving bytes — copy mode and splice mode.
+//
+// The data path, run() and everything it calls, is noexcept and nothing on it
+// throws: errors are return values, EAGAIN and resets are normal inputs. What is
+// left is allocation failure (a growing queue, table or log buffer) and a failing
+// std::mutex lock, which would terminate the process: noexcept says so, and there
+// is no sound way to go on mid-loop after either.
 #pragma once
 
 #include <atomic>
@@ -59,9 +65,9 @@ public:
     // loop on a new thread. Throws std::runtime_error when setup fails.
     void start();
     // Thread-safe: pick up the newest snapshot.
-    void request_reload();
+    void request_reload() noexcept;
     // Thread-safe: stop accepting, let connections finish for up to grace_ms.
-    void request_stop(int64_t grace_ms);
+    void request_stop(int64_t grace_ms) noexcept;
     void join();
 
     // Bumped every loop iteration and tick: the heartbeat watchdogs read.
@@ -81,62 +87,62 @@ private:
         __kernel_timespec connect_timeout{};
     };
 
-    void run();
-    void wake();
-    void handle_cqe(const io_uring_cqe* cqe);
-    void arm_wake_read();
-    void arm_tick();
-    void on_wake();
-    void on_tick();
-    void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot);
-    void begin_stop();
-    bool finished() const;
+    void run() noexcept;
+    void wake() noexcept;
+    void handle_cqe(const io_uring_cqe* cqe) noexcept;
+    void arm_wake_read() noexcept;
+    void arm_tick() noexcept;
+    void on_wake() noexcept;
+    void on_tick() noexcept;
+    void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) noexcept;
+    void begin_stop() noexcept;
+    bool finished() const noexcept;
 
     // accept and connect (worker.cc)
-    void arm_accept(uint32_t listener_slot);
-    void cancel_accept(uint32_t listener_slot);
-    void remove_listener(uint32_t listener_slot);  // stops accepting; sockets go once no accept is armed
-    void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
-    void handle_accept_resume(uint32_t listener_slot);
-    void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
-    bool near_fd_limit() const;                  // estimated free fds below kFdMargin
-    void pause_accepting();                      // every listener of this worker
-    void on_new_client(uint32_t listener_slot, UniqueFd client);
-    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
-    void connect_next(uint32_t slot);
-    BackendPick pick_backend(const Connection& conn);  // choose_backend, then reserve its slot
-    static bool reserve_slot(BackendState& backend, uint32_t limit);
-    void enqueue(uint32_t slot);
-    void service_queue(uint32_t listener_slot);
-    void handle_connect(uint32_t slot, int res);
-    void log_connect_error(const Connection& conn, int res);
-    bool send_proxy_header(const Connection& conn);
+    void arm_accept(uint32_t listener_slot) noexcept;
+    void cancel_accept(uint32_t listener_slot) noexcept;
+    void remove_listener(uint32_t listener_slot) noexcept;  // stops accepting; sockets go once no accept is armed
+    void handle_accept(uint32_t listener_slot, int res, uint32_t flags) noexcept;
+    void handle_accept_resume(uint32_t listener_slot) noexcept;
+    void pause_accept(uint32_t listener_slot) noexcept;   // out of fds: retry accepting in 100 ms
+    bool near_fd_limit() const noexcept;                  // estimated free fds below kFdMargin
+    void pause_accepting() noexcept;                      // every listener of this worker
+    void on_new_client(uint32_t listener_slot, UniqueFd client) noexcept;
+    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked) noexcept;
+    void connect_next(uint32_t slot) noexcept;
+    BackendPick pick_backend(const Connection& conn) noexcept;  // choose_backend, then reserve its slot
+    static bool reserve_slot(BackendState& backend, uint32_t limit) noexcept;
+    void enqueue(uint32_t slot) noexcept;
+    void service_queue(uint32_t listener_slot) noexcept;
+    void handle_connect(uint32_t slot, int res) noexcept;
+    void log_connect_error(const Connection& conn, int res) noexcept;
+    bool send_proxy_header(const Connection& conn) noexcept;
 
     // closing (worker.cc)
-    void close_connection(uint32_t slot, CloseReason reason, bool reset);
-    void maybe_free(uint32_t slot);
-    void drain_starved();
+    void close_connection(uint32_t slot, CloseReason reason, bool reset) noexcept;
+    void maybe_free(uint32_t slot) noexcept;
+    void drain_starved() noexcept;
 
     // forwarding (worker_forward.cc): carries out what each direction's SpliceLeg decides
     using PollFor = SpliceLeg::PollFor;
-    void start_forwarding(uint32_t slot);
-    void run_leg_actions(uint32_t slot, Dir dir, LegActions actions);
-    bool run_close_or_log(uint32_t slot, Dir dir, LegActions actions);  // true: closed
-    void run_splice_actions(uint32_t slot, Dir dir, LegActions actions);
-    void arm_recv(uint32_t slot, Dir dir, uint32_t limit);
-    void cancel_recv(uint32_t slot, Dir dir);
-    void handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags);
-    void submit_send(uint32_t slot, Dir dir);
-    const char* chunk_bytes(const SendChunk& chunk) const;
-    void release_chunk(const SendChunk& chunk);  // its ring buffer or its spilled copy
-    void handle_send(uint32_t slot, Dir dir, int res);
-    void finish_direction(uint32_t slot, Dir dir);
-    void splice_pump(uint32_t slot, Dir dir);
-    void arm_poll(uint32_t slot, Dir dir, PollFor what);
-    void handle_poll(uint32_t slot, Dir dir, PollFor what, int res);
-    void count_bytes(Connection& conn, Dir dir, uint64_t n);
+    void start_forwarding(uint32_t slot) noexcept;
+    void run_leg_actions(uint32_t slot, Dir dir, LegActions actions) noexcept;
+    bool run_close_or_log(uint32_t slot, Dir dir, LegActions actions) noexcept;  // true: closed
+    void run_splice_actions(uint32_t slot, Dir dir, LegActions actions) noexcept;
+    void arm_recv(uint32_t slot, Dir dir, uint32_t limit) noexcept;
+    void cancel_recv(uint32_t slot, Dir dir) noexcept;
+    void handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept;
+    void submit_send(uint32_t slot, Dir dir) noexcept;
+    const char* chunk_bytes(const SendChunk& chunk) const noexcept;
+    void release_chunk(const SendChunk& chunk) noexcept;  // its ring buffer or its spilled copy
+    void handle_send(uint32_t slot, Dir dir, int res) noexcept;
+    void finish_direction(uint32_t slot, Dir dir) noexcept;
+    void splice_pump(uint32_t slot, Dir dir) noexcept;
+    void arm_poll(uint32_t slot, Dir dir, PollFor what) noexcept;
+    void handle_poll(uint32_t slot, Dir dir, PollFor what, int res) noexcept;
+    void count_bytes(Connection& conn, Dir dir, uint64_t n) noexcept;
 
-    io_uring_sqe* sqe_for(uint32_t slot, Op op, Dir dir = Dir::kClientToBackend);
+    io_uring_sqe* sqe_for(uint32_t slot, Op op, Dir dir = Dir::kClientToBackend) noexcept;
 
     const int index_;
     const SnapshotHolder& snapshots_;

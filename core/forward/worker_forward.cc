@@ -34,13 +34,13 @@ CloseReason reset_reason(Dir dir, LegAction failed) {
 
 }  // namespace
 
-void Worker::count_bytes(Connection& conn, Dir dir, uint64_t n) {
+void Worker::count_bytes(Connection& conn, Dir dir, uint64_t n) noexcept {
     conn.direction(dir).bytes += n;
     auto& stats = conn.listener->stats->worker(index_);
     bump(dir == Dir::kClientToBackend ? stats.bytes_in : stats.bytes_out, n);
 }
 
-void Worker::start_forwarding(uint32_t slot) {
+void Worker::start_forwarding(uint32_t slot) noexcept {
     Connection& conn = conns_[slot];
     timeouts_.touch(slot, now_ms_);
     const SpliceMode mode = conn.listener->config.splice;
@@ -49,7 +49,7 @@ void Worker::start_forwarding(uint32_t slot) {
 }
 
 // The rare actions, out of line so that the inlined common path stays small.
-[[gnu::noinline]] bool Worker::run_close_or_log(uint32_t slot, Dir dir, LegActions actions) {
+[[gnu::noinline]] bool Worker::run_close_or_log(uint32_t slot, Dir dir, LegActions actions) noexcept {
     for (LegAction failed : {LegAction::kCloseSourceReset, LegAction::kCloseDestReset}) {
         if (actions.has(failed)) {
             close_connection(slot, reset_reason(dir, failed), true);
@@ -61,7 +61,7 @@ void Worker::start_forwarding(uint32_t slot) {
     return false;
 }
 
-[[gnu::noinline]] void Worker::run_splice_actions(uint32_t slot, Dir dir, LegActions actions) {
+[[gnu::noinline]] void Worker::run_splice_actions(uint32_t slot, Dir dir, LegActions actions) noexcept {
     if (actions.has(LegAction::kWaitForBuffers)) starved_.push_back({slot, conns_[slot].generation, dir});
     if (actions.has(LegAction::kReleasePipe)) pipes_.release(std::move(conns_[slot].direction(dir).pipe), true);
     if (actions.has(LegAction::kArmPollIn)) arm_poll(slot, dir, PollFor::kRead);
@@ -72,7 +72,7 @@ void Worker::start_forwarding(uint32_t slot) {
 // Inline, with the rare actions tested as groups and run out of line, on purpose:
 // this runs for nearly every completion, mostly with one action or none, and once
 // the leg's event is inlined too the compiler sees which bits each return sets.
-[[gnu::always_inline]] inline void Worker::run_leg_actions(uint32_t slot, Dir dir, LegActions actions) {
+[[gnu::always_inline]] inline void Worker::run_leg_actions(uint32_t slot, Dir dir, LegActions actions) noexcept {
     constexpr uint16_t kCloseOrLog = uint16_t(LegAction::kCloseSourceReset) | uint16_t(LegAction::kCloseDestReset) |
                                      uint16_t(LegAction::kSwitchToSplice);
     constexpr uint16_t kSpliceOrStarved = uint16_t(LegAction::kWaitForBuffers) | uint16_t(LegAction::kReleasePipe) |
@@ -87,7 +87,7 @@ void Worker::start_forwarding(uint32_t slot) {
     if (actions.has(LegAction::kFinish)) finish_direction(slot, dir);
 }
 
-void Worker::drain_starved() {
+void Worker::drain_starved() noexcept {
     // Buffers came back: give the directions that ran dry their recv back.
     size_t kept = 0;
     for (size_t i = 0; i < starved_.size(); ++i) {
@@ -103,7 +103,7 @@ void Worker::drain_starved() {
     starved_.resize(kept);
 }
 
-void Worker::arm_recv(uint32_t slot, Dir dir, uint32_t limit) {
+void Worker::arm_recv(uint32_t slot, Dir dir, uint32_t limit) noexcept {
     const int fd = conns_[slot].source_fd(dir);
     io_uring_sqe* sqe = sqe_for(slot, Op::kRecv, dir);
     if (recv_limit_) {
@@ -116,13 +116,13 @@ void Worker::arm_recv(uint32_t slot, Dir dir, uint32_t limit) {
     sqe->buf_group = buffers_.group_id();
 }
 
-void Worker::cancel_recv(uint32_t slot, Dir dir) {
+void Worker::cancel_recv(uint32_t slot, Dir dir) noexcept {
     OpTag recv_tag{Op::kRecv, uint8_t(dir), conns_[slot].generation & OpTag::kGenerationMask, slot};
     io_uring_sqe* sqe = sqe_for(slot, Op::kCancel);
     io_uring_prep_cancel64(sqe, recv_tag.pack(), 0);
 }
 
-void Worker::handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags) {
+void Worker::handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept {
     Connection& conn = conns_[slot];
     Direction& d = conn.direction(dir);
     const bool more = flags & IORING_CQE_F_MORE;
@@ -150,7 +150,7 @@ void Worker::handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags) {
     run_leg_actions(slot, dir, d.leg.on_recv(res, more, buffers_.buffer_size()));
 }
 
-void Worker::submit_send(uint32_t slot, Dir dir) {
+void Worker::submit_send(uint32_t slot, Dir dir) noexcept {
     Connection& conn = conns_[slot];
     Direction& d = conn.direction(dir);
     const SendChunk& chunk = d.queue[d.queue_head];
@@ -160,16 +160,16 @@ void Worker::submit_send(uint32_t slot, Dir dir) {
                        chunk.length - chunk.offset, MSG_NOSIGNAL | MSG_WAITALL);
 }
 
-const char* Worker::chunk_bytes(const SendChunk& chunk) const {
+const char* Worker::chunk_bytes(const SendChunk& chunk) const noexcept {
     return chunk.in_ring() ? buffers_.buffer(chunk.buffer_id) : spills_.data(chunk.spill_id);
 }
 
-void Worker::release_chunk(const SendChunk& chunk) {
+void Worker::release_chunk(const SendChunk& chunk) noexcept {
     if (chunk.in_ring()) buffers_.recycle(chunk.buffer_id);
     else spills_.release(chunk.spill_id);
 }
 
-void Worker::handle_send(uint32_t slot, Dir dir, int res) {
+void Worker::handle_send(uint32_t slot, Dir dir, int res) noexcept {
     Connection& conn = conns_[slot];
     Direction& d = conn.direction(dir);
     --conn.in_flight;
@@ -189,7 +189,7 @@ void Worker::handle_send(uint32_t slot, Dir dir, int res) {
     run_leg_actions(slot, dir, d.leg.on_sent(res, chunk_done));
 }
 
-void Worker::finish_direction(uint32_t slot, Dir dir) {
+void Worker::finish_direction(uint32_t slot, Dir dir) noexcept {
     Connection& conn = conns_[slot];
     Direction& d = conn.direction(dir);
     pipes_.release(std::move(d.pipe), d.leg.pipe_bytes() == 0);
@@ -204,21 +204,21 @@ void Worker::finish_direction(uint32_t slot, Dir dir) {
 
 // -------------------------------------------------------------- splice mode
 
-void Worker::arm_poll(uint32_t slot, Dir dir, PollFor what) {
+void Worker::arm_poll(uint32_t slot, Dir dir, PollFor what) noexcept {
     const Connection& conn = conns_[slot];
     const bool write = what == PollFor::kWrite;
     io_uring_sqe* sqe = sqe_for(slot, write ? Op::kPollOut : Op::kPollIn, dir);
     io_uring_prep_poll_add(sqe, write ? conn.dest_fd(dir) : conn.source_fd(dir), write ? POLLOUT : POLLIN);
 }
 
-void Worker::handle_poll(uint32_t slot, Dir dir, PollFor what, int res) {
+void Worker::handle_poll(uint32_t slot, Dir dir, PollFor what, int res) noexcept {
     Connection& conn = conns_[slot];
     --conn.in_flight;
     if (conn.state != ConnState::kForwarding) return maybe_free(slot);
     run_leg_actions(slot, dir, conn.direction(dir).leg.on_poll_ready(what, res));
 }
 
-void Worker::splice_pump(uint32_t slot, Dir dir) {
+void Worker::splice_pump(uint32_t slot, Dir dir) noexcept {
     Connection& conn = conns_[slot];
     Direction& d = conn.direction(dir);
     const int src = conn.source_fd(dir);
