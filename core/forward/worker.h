@@ -2,8 +2,10 @@
 // listener, connection table, provided buffers and pipe pool. Every connection
 // it accepts lives here until it closes, so the data path takes no locks.
 //
-// worker.cc: event loop, accept, backend choice and connect, close, timeouts.
-// worker_forward.cc: moving bytes — copy mode and splice mode.
+// worker.cc: thread, event loop, tick (timeouts, stop), snapshots and listeners.
+// worker_accept.cc: accepting, fd-exhaustion pauses, per-source admission.
+// worker_connect.cc: backend choice, connect and retries, the queue, close.
+// worker_forward.cc: moving bytes — copy mode and splice mode (SpliceLeg).
 //
 // The data path, run() and everything it calls, is noexcept and nothing on it
 // throws: errors are return values, EAGAIN and resets are normal inputs. What is
@@ -14,13 +16,12 @@
 
 #include <atomic>
 #include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/base/rate_limit.h"
 #include "core/base/unique_fd.h"
 #include "core/base/uring.h"
 #include "core/forward/access_log.h"
@@ -87,6 +88,7 @@ private:
         __kernel_timespec connect_timeout{};
     };
 
+    // the loop (worker.cc)
     void run() noexcept;
     void wake() noexcept;
     void handle_cqe(const io_uring_cqe* cqe) noexcept;
@@ -98,7 +100,7 @@ private:
     void begin_stop() noexcept;
     bool finished() const noexcept;
 
-    // accept and connect (worker.cc)
+    // accepting (worker_accept.cc)
     void arm_accept(uint32_t listener_slot) noexcept;
     void cancel_accept(uint32_t listener_slot) noexcept;
     void remove_listener(uint32_t listener_slot) noexcept;  // stops accepting; sockets go once no accept is armed
@@ -108,7 +110,10 @@ private:
     bool near_fd_limit() const noexcept;                  // estimated free fds below kFdMargin
     void pause_accepting() noexcept;                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, UniqueFd client) noexcept;
-    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked) noexcept;
+    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
+                      bool* tracked) noexcept;
+
+    // connecting, queueing and closing (worker_connect.cc)
     void connect_next(uint32_t slot) noexcept;
     BackendPick pick_backend(const Connection& conn) noexcept;  // choose_backend, then reserve its slot
     static bool reserve_slot(BackendState& backend, uint32_t limit) noexcept;
@@ -117,15 +122,13 @@ private:
     void handle_connect(uint32_t slot, int res) noexcept;
     void log_connect_error(const Connection& conn, int res) noexcept;
     bool send_proxy_header(const Connection& conn) noexcept;
-
-    // closing (worker.cc)
     void close_connection(uint32_t slot, CloseReason reason, bool reset) noexcept;
     void maybe_free(uint32_t slot) noexcept;
-    void drain_starved() noexcept;
 
     // forwarding (worker_forward.cc): carries out what each direction's SpliceLeg decides
     using PollFor = SpliceLeg::PollFor;
     void start_forwarding(uint32_t slot) noexcept;
+    void drain_starved() noexcept;  // buffers came back: recv again where ENOBUFS stopped it
     void run_leg_actions(uint32_t slot, Dir dir, LegActions actions) noexcept;
     bool run_close_or_log(uint32_t slot, Dir dir, LegActions actions) noexcept;  // true: closed
     void run_splice_actions(uint32_t slot, Dir dir, LegActions actions) noexcept;
@@ -162,6 +165,11 @@ private:
     struct Starved { uint32_t slot; uint32_t generation; Dir dir; };
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
+    static constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting this much later
+    static constexpr int64_t kFdPressureMs = 1000;  // after EMFILE/ENFILE: accept one at a time this long
+    static constexpr uint64_t kFdMargin = 256;      // fewer free fds than this (estimated): one accept at a time
+    // Accept and socket() failures for want of descriptors: one line a second, all workers.
+    static LogRateLimit& fd_exhaustion_log() noexcept;
     uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
     uint32_t fd_waiters_ = 0;                // queued clients waiting for a backend fd (EMFILE)
     int64_t fd_pressure_until_ms_ = 0;       // single-shot accepts until then (last EMFILE + 1 s)
