@@ -49,12 +49,16 @@ struct Direction {
 // kQueued: every eligible backend is at max_connections; waits up to queue_timeout.
 enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClosing };
 
-// Why a connection ended, for logs and (later) the access log.
+// Why a connection ended, for the debug log and the access log.
 enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
     kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
 };
 const char* close_reason_name(CloseReason reason) noexcept;
+
+// How its sockets go: an orderly close, or a RST (SO_LINGER 0) that passes on
+// to one peer the reset or failure seen on the other side.
+enum class CloseWith : uint8_t { kFin, kRst };
 
 struct Connection {
     uint32_t generation = 0;

@@ -201,12 +201,12 @@ void Worker::on_tick() noexcept {
         Connection& conn = conns_[slot];
         if (conn.state == ConnState::kQueued) {
             bump(conn.listener->stats->worker(index_).queue_timeouts);
-            close_connection(slot, CloseReason::kQueueTimeout, false);
+            close_connection(slot, CloseReason::kQueueTimeout, CloseWith::kFin);
             continue;
         }
         if (conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) continue;
         bool half_closed = conn.dirs[0].leg.done() || conn.dirs[1].leg.done();
-        close_connection(slot, half_closed ? CloseReason::kHalfCloseTimeout : CloseReason::kIdleTimeout, false);
+        close_connection(slot, half_closed ? CloseReason::kHalfCloseTimeout : CloseReason::kIdleTimeout, CloseWith::kFin);
     }
     if (stopping_ && !deadline_passed_ && now_ms_ >= stop_deadline_ms_) {
         deadline_passed_ = true;
@@ -215,7 +215,7 @@ void Worker::on_tick() noexcept {
             Connection& conn = conns_[slot];
             if (conn.state == ConnState::kConnecting || conn.state == ConnState::kForwarding ||
                 conn.state == ConnState::kQueued) {
-                close_connection(slot, CloseReason::kShutdown, false);
+                close_connection(slot, CloseReason::kShutdown, CloseWith::kFin);
                 ++forced;
             }
         }

@@ -122,7 +122,7 @@ private:
     void handle_connect(uint32_t slot, int res) noexcept;
     void log_connect_error(const Connection& conn, int res) noexcept;
     bool send_proxy_header(const Connection& conn) noexcept;
-    void close_connection(uint32_t slot, CloseReason reason, bool reset) noexcept;
+    void close_connection(uint32_t slot, CloseReason reason, CloseWith how) noexcept;
     void maybe_free(uint32_t slot) noexcept;
 
     // forwarding (worker_forward.cc): carries out what each direction's SpliceLeg decides

@@ -70,7 +70,7 @@ void Worker::connect_next(uint32_t slot) noexcept {
                              config.name, suppressed);
             bump(conn.listener->stats->worker(index_).connections_refused);
         }
-        close_connection(slot, none ? CloseReason::kNoBackend : CloseReason::kConnectFailed, false);
+        close_connection(slot, none ? CloseReason::kNoBackend : CloseReason::kConnectFailed, CloseWith::kFin);
         return;
     }
     const uint32_t index = picked.index;
@@ -102,7 +102,7 @@ void Worker::connect_next(uint32_t slot) noexcept {
                 return enqueue(slot);
             }
         }
-        close_connection(slot, CloseReason::kError, false);
+        close_connection(slot, CloseReason::kError, CloseWith::kFin);
         return;
     }
     if (conn.waits_for_fd) {
@@ -195,7 +195,7 @@ void Worker::handle_connect(uint32_t slot, int res) noexcept {
         conn.backend->connections_total.fetch_add(1, std::memory_order_relaxed);
         report_connect_result(conn.listener->config, *conn.backend, res, now_ms_);
         if (conn.listener->config.proxy_protocol != ProxyProtocol::kOff && !send_proxy_header(conn))
-            return close_connection(slot, CloseReason::kError, true);
+            return close_connection(slot, CloseReason::kError, CloseWith::kRst);
         start_forwarding(slot);
         return;
     }
@@ -211,7 +211,7 @@ void Worker::handle_connect(uint32_t slot, int res) noexcept {
 
 // ------------------------------------------------------------------ closing
 
-void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) noexcept {
+void Worker::close_connection(uint32_t slot, CloseReason reason, CloseWith how) noexcept {
     Connection& conn = conns_[slot];
     if (conn.state == ConnState::kClosing || conn.state == ConnState::kFree) return;
     spdlog::debug("worker {}: connection {} closed: {}", index_, slot, close_reason_name(reason));
@@ -230,7 +230,7 @@ void Worker::close_connection(uint32_t slot, CloseReason reason, bool reset) noe
     }
     for (UniqueFd* fd : {&conn.client_fd, &conn.backend_fd}) {
         if (!*fd) continue;
-        if (reset) {
+        if (how == CloseWith::kRst) {
             linger hard{1, 0};  // close with RST: propagate the reset we saw
             setsockopt(fd->get(), SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
         }

@@ -52,7 +52,7 @@ void Worker::start_forwarding(uint32_t slot) noexcept {
 [[gnu::noinline]] bool Worker::run_close_or_log(uint32_t slot, Dir dir, LegActions actions) noexcept {
     for (LegAction failed : {LegAction::kCloseSourceReset, LegAction::kCloseDestReset}) {
         if (actions.has(failed)) {
-            close_connection(slot, reset_reason(dir, failed), true);
+            close_connection(slot, reset_reason(dir, failed), CloseWith::kRst);
             return true;
         }
     }
@@ -196,7 +196,7 @@ void Worker::finish_direction(uint32_t slot, Dir dir) noexcept {
     // Both directions done: close() sends the FIN (nothing is left unread on that
     // socket, its EOF was read), so the shutdown would only be one more syscall.
     const Dir other = dir == Dir::kClientToBackend ? Dir::kBackendToClient : Dir::kClientToBackend;
-    if (conn.direction(other).leg.done()) return close_connection(slot, CloseReason::kDone, false);
+    if (conn.direction(other).leg.done()) return close_connection(slot, CloseReason::kDone, CloseWith::kFin);
     ::shutdown(conn.dest_fd(dir), SHUT_WR);
     // Half-closed: the other direction may go on, but not silently forever.
     timeouts_.arm(slot, conn.listener->config.half_close_timeout.count(), now_ms_);
