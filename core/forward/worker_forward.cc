@@ -87,6 +87,8 @@ void Worker::start_forwarding(uint32_t slot) noexcept {
     if (actions.has(LegAction::kFinish)) finish_direction(slot, dir);
 }
 
+// ---------------------------------------------------------------- copy mode
+
 void Worker::drain_starved() noexcept {
     // Buffers came back: give the directions that ran dry their recv back.
     size_t kept = 0;
