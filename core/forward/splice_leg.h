@@ -118,9 +118,10 @@ private:
     LegActions resume() noexcept;   // after a pause, a drain or a starvation: what comes next
     LegActions finish() noexcept;
     LegActions arm_poll(PollFor what) noexcept;
-    PumpStep fill_step() noexcept;  // a round begins: more from the source?
-    PumpStep drain_step() noexcept;
-    PumpStep end_of_round() noexcept;
+    // Where the pump stands within a round: fill the pipe from the source, drain
+    // it into the destination, then decide whether to go round again.
+    enum class PumpPhase : uint8_t { kFill, kDrain, kRoundEnd };
+    PumpStep advance() noexcept;  // from pump_phase_ to the next step
     static PumpStep stop(LegActions then) noexcept { return {PumpOp::kStop, 0, then}; }
 
     uint32_t queued_bytes_ = 0;    // copy mode: received, not yet sent
@@ -129,6 +130,7 @@ private:
     uint32_t pipe_capacity_ = 0;   // 0: no pipe held
     uint8_t full_streak_ = 0;      // consecutive recvs that filled a whole buffer
     uint8_t pump_round_ = 0;
+    PumpPhase pump_phase_ = PumpPhase::kFill;
     bool auto_splice_ = false;
     bool splice_mode_ = false;
     bool switch_pending_ = false;  // wants splice mode once the copy queue is empty
@@ -144,8 +146,7 @@ private:
     bool dest_full_ = false;       // this round: the destination said EAGAIN
 };
 
-// The events of every connection's life are defined here, inline: the worker
-// calls them for nearly every completion (the splice pump is in splice_leg.cc).
+// Defined here, inline: the worker calls these for nearly every completion.
 
 [[gnu::always_inline]] inline LegActions SpliceLeg::on_start(SpliceMode mode) noexcept {
     auto_splice_ = mode == SpliceMode::kAuto;
@@ -253,6 +254,86 @@ private:
     (what == PollFor::kWrite ? poll_out_armed_ : poll_in_armed_) = false;
     if (result < 0 || done_) return {};  // cancelled
     return LegActions{}.add(LegAction::kPump);
+}
+
+
+inline PumpStep SpliceLeg::begin_pump() noexcept {
+    if (poll_in_armed_ || poll_out_armed_) return stop({});  // a wakeup is already on its way
+    pump_round_ = 0;
+    pump_phase_ = PumpPhase::kFill;
+    source_drained_ = false;
+    return advance();
+}
+
+[[gnu::always_inline]] inline PumpStep SpliceLeg::advance() noexcept {
+    for (;;) {  // at most kSpliceRounds rounds: the round end stops the pump then
+        switch (pump_phase_) {
+            case PumpPhase::kFill:
+                // The pipe's own capacity, not the size asked for: a pipe the kernel
+                // kept small is full, not a drained source, when it refuses more.
+                if (!eof_ && !source_drained_ && (pipe_capacity_ == 0 || pipe_bytes_ < pipe_capacity_)) {
+                    if (pipe_capacity_ == 0) return {PumpOp::kAcquirePipe, 0, {}};
+                    pump_phase_ = PumpPhase::kDrain;
+                    return {PumpOp::kSpliceIn, pipe_capacity_ - pipe_bytes_, {}};
+                }
+                [[fallthrough]];
+            case PumpPhase::kDrain:
+                dest_full_ = false;
+                pump_phase_ = PumpPhase::kRoundEnd;
+                if (pipe_bytes_ > 0) return {PumpOp::kSpliceOut, pipe_bytes_, {}};
+                [[fallthrough]];
+            case PumpPhase::kRoundEnd:
+                if (eof_ && pipe_bytes_ == 0) return stop(finish());
+                if (dest_full_) return stop(arm_poll(PollFor::kWrite));
+                if (source_drained_ && pipe_bytes_ == 0) {
+                    // Nothing in flight: the pipe goes back, an idle direction holds none.
+                    pipe_capacity_ = 0;
+                    return stop(LegActions{}.add(LegAction::kReleasePipe).add(arm_poll(PollFor::kRead)));
+                }
+                // Budget spent with work left: yield; a poll on a ready fd completes at once.
+                if (++pump_round_ == kSpliceRounds)
+                    return stop(arm_poll(pipe_bytes_ > 0 ? PollFor::kWrite : PollFor::kRead));
+                pump_phase_ = PumpPhase::kFill;
+                break;
+        }
+    }
+}
+
+inline PumpStep SpliceLeg::on_pipe(uint32_t capacity) noexcept {
+    pipe_capacity_ = capacity;
+    return advance();
+}
+
+inline PumpStep SpliceLeg::on_no_pipe() noexcept {
+    // Out of fds (or pipe memory): nothing of this direction is in flight, so it
+    // goes on copying, in order; auto tries again after the next full buffers.
+    splice_mode_ = false;
+    full_streak_ = 0;
+    return stop(arm_recv());
+}
+
+inline PumpStep SpliceLeg::on_spliced_in(long result) noexcept {
+    if (result > 0) {
+        pipe_bytes_ += uint32_t(result);
+    } else if (result == 0) {
+        eof_ = true;
+    } else if (result == -EAGAIN) {
+        source_drained_ = true;
+    } else if (result != -EINTR) {
+        return stop(LegActions{}.add(LegAction::kCloseSourceReset));
+    }
+    return advance();
+}
+
+inline PumpStep SpliceLeg::on_spliced_out(long result) noexcept {
+    if (result > 0) {
+        pipe_bytes_ -= uint32_t(result);
+    } else if (result == -EAGAIN) {
+        dest_full_ = true;
+    } else if (result < 0 && result != -EINTR) {
+        return stop(LegActions{}.add(LegAction::kCloseDestReset));
+    }
+    return advance();
 }
 
 }  // namespace ringlb

@@ -217,7 +217,9 @@ void Worker::handle_poll(uint32_t slot, Dir dir, PollFor what, int res) noexcept
     Connection& conn = conns_[slot];
     --conn.in_flight;
     if (conn.state != ConnState::kForwarding) return maybe_free(slot);
-    run_leg_actions(slot, dir, conn.direction(dir).leg.on_poll_ready(what, res));
+    // on_poll_ready answers kPump or nothing: straight to the pump, the one
+    // action a splice-mode wakeup leads to.
+    if (conn.direction(dir).leg.on_poll_ready(what, res).has(LegAction::kPump)) splice_pump(slot, dir);
 }
 
 void Worker::splice_pump(uint32_t slot, Dir dir) noexcept {
