@@ -24,7 +24,6 @@ public:
     // Never returns null: submits pending SQEs to make room when the SQ is full.
     io_uring_sqe* get_sqe();
     io_uring* raw() { return &ring_; }
-    unsigned setup_flags() const { return flags_; }
     std::string describe_flags() const;
 
 private:

@@ -82,11 +82,11 @@ Result<std::shared_ptr<const RuntimeSnapshot>> Daemon::build_snapshot(std::share
                 if (old.sockets->bind == lc.bind) sockets = old.sockets;  // same address: keep its sockets
         }
         if (!sockets) {
-            std::string error;
-            sockets = open_listener_sockets(lc.bind, worker_count_, &error);
+            Result<std::shared_ptr<ListenerSockets>> opened = open_listener_sockets(lc.bind, worker_count_);
+            if (opened) sockets = std::move(*opened);
             if (!sockets) {
-                if (on_bind_failure == OnBindFailure::kRefuseAll) return fail("listener " + lc.name + ": " + error);
-                spdlog::error("listener {}: {}: not serving this listener", lc.name, error);
+                if (on_bind_failure == OnBindFailure::kRefuseAll) return fail("listener " + lc.name + ": " + opened.error());
+                spdlog::error("listener {}: {}: not serving this listener", lc.name, opened.error());
                 continue;
             }
             spdlog::info("listener {} bound on {} ({} sockets, SO_REUSEPORT)", lc.name, lc.bind.to_string(),

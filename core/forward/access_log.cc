@@ -22,7 +22,7 @@ constexpr size_t kFlushBytes = 32 * 1024;  // a full buffer is written at once
 
 LogRateLimit write_error_log;
 
-void append_address(std::string& out, const InetAddr* address) {
+void append_address(std::string& out, const InetAddr* address) noexcept {
     if (address == nullptr || address->family() == AF_UNSPEC) out += '-';
     else out += address->to_string();
 }
@@ -33,7 +33,7 @@ struct AccessLogFile {
     UniqueFd fd;
 };
 
-void format_access_log_line(std::string& out, const AccessLogEntry& e) {
+void format_access_log_line(std::string& out, const AccessLogEntry& e) noexcept {
     const time_t seconds = time_t(e.wall_ms / 1000);
     tm utc{};
     gmtime_r(&seconds, &utc);
@@ -52,17 +52,17 @@ void format_access_log_line(std::string& out, const AccessLogEntry& e) {
 
 // ------------------------------------------------------------------ writer
 
-bool AccessLogWriter::enabled() const { return log_.enabled_.load(std::memory_order_relaxed); }
+bool AccessLogWriter::enabled() const noexcept { return log_.enabled_.load(std::memory_order_relaxed); }
 
-void AccessLogWriter::log(const Connection& conn, int64_t now_ms) {
+void AccessLogWriter::log(const Connection& conn, int64_t now_ms) noexcept {
     if (!enabled()) return;
     AccessLogEntry entry;
     entry.wall_ms = realtime_ms();
     entry.client = &conn.client;
     entry.listener = conn.listener ? std::string_view(conn.listener->config.name) : std::string_view();
     entry.backend = conn.backend ? &conn.backend->address : nullptr;
-    entry.bytes_in = conn.dirs[0].bytes;
-    entry.bytes_out = conn.dirs[1].bytes;
+    entry.bytes_in = conn.direction(Dir::kClientToBackend).bytes;
+    entry.bytes_out = conn.direction(Dir::kBackendToClient).bytes;
     entry.connect_us = conn.connect_us;
     entry.duration_ms = now_ms - conn.accepted_ms;
     entry.retries = conn.attempts > 0 ? conn.attempts - 1u : 0u;
@@ -72,7 +72,7 @@ void AccessLogWriter::log(const Connection& conn, int64_t now_ms) {
     if (buffer_.size() >= kFlushBytes) flush();
 }
 
-void AccessLogWriter::flush() {
+void AccessLogWriter::flush() noexcept {
     if (buffer_.empty()) return;
     // A reopen bumped the generation: take the new file (the only lock here,
     // once per reopen, not per line).

@@ -35,7 +35,7 @@ struct AccessLogEntry {
 // time=2025-11-23T17:41:02.123Z client=127.0.0.1:51234 listener=web
 // backend=10.0.1.11:8080 bytes_in=120 bytes_out=4096 connect_ms=0.412
 // duration_ms=20 retries=0 reason=done
-void format_access_log_line(std::string& out, const AccessLogEntry& entry);
+void format_access_log_line(std::string& out, const AccessLogEntry& entry) noexcept;
 
 class AccessLog;
 struct AccessLogFile;
@@ -46,13 +46,13 @@ public:
     explicit AccessLogWriter(AccessLog& log) : log_(log) {}
 
     // Cheap (one relaxed load): lets the worker skip work for a disabled log.
-    bool enabled() const;
+    bool enabled() const noexcept;
     // Call from close_connection once conn.reason is set and before the backend
     // reference is dropped. now_ms: the worker's monotonic clock.
-    void log(const Connection& conn, int64_t now_ms);
+    void log(const Connection& conn, int64_t now_ms) noexcept;
     // Call on every worker tick: writes what is buffered.
-    void on_tick() { if (!buffer_.empty()) flush(); }
-    void flush();
+    void on_tick() noexcept { if (!buffer_.empty()) flush(); }
+    void flush() noexcept;
 
 private:
     AccessLog& log_;

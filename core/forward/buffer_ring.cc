@@ -43,12 +43,12 @@ void BufferRing::init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_
     available_ = count;
 }
 
-void BufferRing::recycle(uint16_t id) {
+void BufferRing::recycle(uint16_t id) noexcept {
     io_uring_buf_ring_add(entries_, buffer(id), buffer_size_, id, io_uring_buf_ring_mask(count_), uncommitted_);
     ++uncommitted_;
 }
 
-void BufferRing::commit() {
+void BufferRing::commit() noexcept {
     if (uncommitted_ == 0) return;
     io_uring_buf_ring_advance(entries_, uncommitted_);
     available_ += uncommitted_;

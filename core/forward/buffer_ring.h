@@ -20,17 +20,17 @@ public:
     // count: power of two. Throws std::runtime_error on failure.
     void init(io_uring* ring, uint16_t group_id, uint32_t count, uint32_t buffer_size);
 
-    uint16_t group_id() const { return group_id_; }
-    uint32_t buffer_size() const { return buffer_size_; }
-    char* buffer(uint16_t id) const { return base_ + size_t(id) * buffer_size_; }
+    uint16_t group_id() const noexcept { return group_id_; }
+    uint32_t buffer_size() const noexcept { return buffer_size_; }
+    char* buffer(uint16_t id) const noexcept { return base_ + size_t(id) * buffer_size_; }
     // The kernel took a buffer (a recv CQE named it).
-    void on_taken() { --available_; }
+    void on_taken() noexcept { --available_; }
     // Gives a buffer back; visible to the kernel after commit().
-    void recycle(uint16_t id);
-    void commit();
-    uint32_t available() const { return available_ + uncommitted_; }
+    void recycle(uint16_t id) noexcept;
+    void commit() noexcept;
+    uint32_t available() const noexcept { return available_ + uncommitted_; }
     // Fewer than a quarter left: bytes that wait should not sit in the ring.
-    bool low() const { return available() < count_ / 4; }
+    bool low() const noexcept { return available() < count_ / 4; }
 
 private:
     io_uring* ring_ = nullptr;

@@ -1,8 +1,10 @@
 #include "core/forward/connection.h"
 
+#include <memory>
+
 namespace ringlb {
 
-const char* close_reason_name(CloseReason reason) {
+const char* close_reason_name(CloseReason reason) noexcept {
     switch (reason) {
         case CloseReason::kNone: return "none";
         case CloseReason::kDone: return "done";
@@ -19,7 +21,7 @@ const char* close_reason_name(CloseReason reason) {
     return "?";
 }
 
-uint32_t ConnTable::allocate() {
+uint32_t ConnTable::allocate() noexcept {
     if (free_.empty()) {
         uint32_t base = capacity();
         chunks_.push_back(std::make_unique<Connection[]>(kChunk));
@@ -31,10 +33,13 @@ uint32_t ConnTable::allocate() {
     return slot;
 }
 
-void ConnTable::release(uint32_t slot) {
-    Connection& conn = at(slot);
+void ConnTable::release(uint32_t slot) noexcept {
+    Connection& conn = (*this)[slot];
     uint32_t next_generation = conn.generation + 1;
-    conn = Connection{};
+    // Destroyed and built again in place: cheaper than assigning a temporary
+    // (its fds, pipes and queues are already given back by then).
+    std::destroy_at(&conn);
+    std::construct_at(&conn);
     conn.generation = next_generation;
     free_.push_back(slot);
     --live_;

@@ -7,7 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "core/base/unique_fd.h"
 #include "core/forward/pipe_pool.h"
+#include "core/forward/splice_leg.h"
 #include "core/runtime/runtime.h"
 
 namespace ringlb {
@@ -25,46 +27,38 @@ struct SendChunk {
     bool in_ring() const { return buffer_id != kSpilled; }
 };
 
-// One direction of a connection: source socket → destination socket.
-// Copy mode: multishot recv into provided buffers, then send of those bytes.
-// Splice mode: readiness polls plus inline splice(2) through a borrowed pipe.
+// Which way the bytes go. Tags carry it in OpTag::sub; Connection::dirs is indexed by it.
+enum class Dir : uint8_t { kClientToBackend = 0, kBackendToClient = 1 };
+
+// One direction of a connection: source socket → destination socket. The leg
+// decides (core/forward/splice_leg.h); the worker holds what it decides about:
+// the chunks waiting to be sent and, in splice mode, the borrowed pipe.
 struct Direction {
+    SpliceLeg leg;
     std::vector<SendChunk> queue;  // in order; queue_head is the next to send
     uint32_t queue_head = 0;
-    uint32_t queued_bytes = 0;
     Pipe pipe;                     // splice mode, only while bytes are in flight
-    uint32_t pipe_bytes = 0;
     uint64_t bytes = 0;            // forwarded so far
-    uint8_t full_streak = 0;       // consecutive recvs that filled a whole buffer
 
-    bool splice_mode = false;
-    bool switch_pending = false;   // wants splice mode once the copy queue is empty
-    bool recv_armed = false;
-    bool recv_cancel_pending = false;
-    bool recv_starved = false;     // stopped by ENOBUFS; waits for buffers
-    bool send_in_flight = false;
-    bool poll_in_armed = false;
-    bool poll_out_armed = false;
-    bool eof = false;              // the source reached EOF
-    bool done = false;             // EOF forwarded: destination's write side shut
-
-    bool queue_empty() const { return queue_head == queue.size(); }
     void clear_queue() {
         queue.clear();
         queue_head = 0;
-        queued_bytes = 0;
     }
 };
 
 // kQueued: every eligible backend is at max_connections; waits up to queue_timeout.
 enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClosing };
 
-// Why a connection ended, for logs and (later) the access log.
+// Why a connection ended, for the debug log and the access log.
 enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
     kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
 };
-const char* close_reason_name(CloseReason reason);
+const char* close_reason_name(CloseReason reason) noexcept;
+
+// How its sockets go: an orderly close, or a RST (SO_LINGER 0) that passes on
+// to one peer the reset or failure seen on the other side.
+enum class CloseWith : uint8_t { kFin, kRst };
 
 struct Connection {
     uint32_t generation = 0;
@@ -74,8 +68,8 @@ struct Connection {
     uint16_t in_flight = 0;       // SQEs issued whose final CQE has not arrived
     uint8_t attempts = 0;         // connect attempts so far
     bool source_tracked = false;  // counted by its listener's SourceLimiter: released once at close
-    int client_fd = -1;
-    int backend_fd = -1;
+    UniqueFd client_fd;
+    UniqueFd backend_fd;          // from socket() on; reset when a connect attempt fails
     uint32_t listener_slot = 0;   // index into the worker's listeners
     uint32_t backend_index = 0;   // into listener->backends
     uint64_t tried_mask = 0;      // backends already tried (first 64)
@@ -86,20 +80,24 @@ struct Connection {
     InetAddr client;              // set at accept when the access log or source-hash needs it
     std::shared_ptr<const ListenerRuntime> listener;
     std::shared_ptr<BackendState> backend;
-    Direction dirs[2];            // [0] client→backend, [1] backend→client
+    Direction dirs[2];            // indexed by Dir
 
-    int source_fd(int dir) const { return dir == 0 ? client_fd : backend_fd; }
-    int dest_fd(int dir) const { return dir == 0 ? backend_fd : client_fd; }
+    Direction& direction(Dir dir) { return dirs[uint8_t(dir)]; }
+    const Direction& direction(Dir dir) const { return dirs[uint8_t(dir)]; }
+    int source_fd(Dir dir) const { return (dir == Dir::kClientToBackend ? client_fd : backend_fd).get(); }
+    int dest_fd(Dir dir) const { return (dir == Dir::kClientToBackend ? backend_fd : client_fd).get(); }
 };
 
 // Slots in fixed-size chunks so a Connection never moves while referenced.
 class ConnTable {
 public:
-    uint32_t allocate();              // returns a slot in kFree state, generation bumped
-    void release(uint32_t slot);      // back to the free list; resets the Connection
-    Connection& at(uint32_t slot) { return chunks_[slot / kChunk][slot % kChunk]; }
-    uint32_t live() const { return live_; }
-    uint32_t capacity() const { return uint32_t(chunks_.size() * kChunk); }
+    uint32_t allocate() noexcept;              // returns a slot in kFree state, generation bumped
+    void release(uint32_t slot) noexcept;      // back to the free list; resets the Connection
+    // Unchecked, like std::vector's operator[]: slots come from allocate() or from
+    // the worker's own SQE tags, never from outside.
+    Connection& operator[](uint32_t slot) noexcept { return chunks_[slot / kChunk][slot % kChunk]; }
+    uint32_t live() const noexcept { return live_; }
+    uint32_t capacity() const noexcept { return uint32_t(chunks_.size() * kChunk); }
 
 private:
     static constexpr uint32_t kChunk = 1024;

@@ -4,14 +4,14 @@
 #pragma once
 
 #include <memory>
-#include <string>
 
+#include "core/base/result.h"
 #include "core/runtime/runtime.h"
 
 namespace ringlb {
 
-// Returns nullptr and sets *error ("bind 1.2.3.4:80: Address already in use")
-// when any of the sockets cannot be created.
-std::shared_ptr<ListenerSockets> open_listener_sockets(const InetAddr& bind, int workers, std::string* error);
+// All `workers` sockets, or why one of them could not be created
+// ("bind 1.2.3.4:80: Address already in use"); then none stays open.
+Result<std::shared_ptr<ListenerSockets>> open_listener_sockets(const InetAddr& bind, int workers);
 
 }  // namespace ringlb

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "core/base/unique_fd.h"
@@ -12,6 +13,9 @@ namespace ringlb {
 
 struct Pipe {
     UniqueFd read_end, write_end;
+    // What the kernel really gave: F_SETPIPE_SZ fails past pipe-max-size, and
+    // past pipe-user-pages-soft new pipes get one page, whatever was asked.
+    uint32_t capacity = 0;
     explicit operator bool() const { return read_end.valid(); }
 };
 
@@ -21,18 +25,14 @@ public:
     // empty pipes to keep for reuse.
     PipePool(size_t pipe_size, size_t max_idle) : pipe_size_(pipe_size), max_idle_(max_idle) {}
 
-    // An empty pipe, or an invalid one when none can be created (out of fds).
-    Pipe acquire();
-    void release(Pipe pipe, bool empty);
-
-    size_t in_use() const { return in_use_; }
-    size_t idle() const { return idle_.size(); }
-    size_t capacity() const { return pipe_size_; }
+    // An empty pipe, or an invalid one when none can be created (out of fds; errno says why).
+    Pipe acquire() noexcept;
+    // empty: nothing left unread in it; only then may it be pooled.
+    void release(Pipe pipe, bool empty) noexcept;
 
 private:
     size_t pipe_size_;
     size_t max_idle_;
-    size_t in_use_ = 0;
     std::vector<Pipe> idle_;
 };
 

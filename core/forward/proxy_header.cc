@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -50,14 +51,21 @@ std::array<char, 16> ipv6_bytes(const InetAddr& addr) {
     return bytes;
 }
 
-std::string ipv6_text(const std::array<char, 16>& bytes) {
-    char text[INET6_ADDRSTRLEN] = "";
-    inet_ntop(AF_INET6, bytes.data(), text, sizeof(text));
+// An address as text, in a caller's buffer of INET6_ADDRSTRLEN bytes.
+std::string_view address_text(int family, const char* bytes, char* text) {
+    if (!inet_ntop(family, bytes, text, INET6_ADDRSTRLEN)) return {};
     return text;
 }
 
+void append_port(ProxyHeaderBytes& out, uint16_t port) {
+    char digits[5];
+    auto [end, error] = std::to_chars(digits, digits + sizeof(digits), port);
+    (void)error;  // five digits always hold a uint16_t
+    out.append(std::string_view(digits, size_t(end - digits)));
+}
+
 // Network byte order, for v2 ports and the block length.
-void append_u16(std::string& out, uint16_t value) {
+void append_u16(ProxyHeaderBytes& out, uint16_t value) {
     out.push_back(static_cast<char>(value >> 8));
     out.push_back(static_cast<char>(value & 0xff));
 }
@@ -262,39 +270,60 @@ ProxyParseResult parse_v2(std::string_view data) {
 
 }  // namespace
 
-std::string build_proxy_v1(const InetAddr& client, const InetAddr& local) {
-    if (!is_inet(client) || !is_inet(local)) return "PROXY UNKNOWN\r\n";
-    std::string line = "PROXY ";
-    if (client.family() == AF_INET && local.family() == AF_INET) {
-        line += "TCP4 " + client.host_string() + " " + local.host_string();
-    } else {
-        line += "TCP6 " + ipv6_text(ipv6_bytes(client)) + " " + ipv6_text(ipv6_bytes(local));
+void ProxyHeaderBytes::append(std::string_view bytes) noexcept {
+    const size_t n = std::min(bytes.size(), kCapacity - size_);
+    std::memcpy(data_.data() + size_, bytes.data(), n);
+    size_ += n;
+}
+
+ProxyHeaderBytes build_proxy_v1(const InetAddr& client, const InetAddr& local) noexcept {
+    ProxyHeaderBytes line;
+    if (!is_inet(client) || !is_inet(local)) {
+        line.append("PROXY UNKNOWN\r\n");
+        return line;
     }
-    line += " " + std::to_string(client.port()) + " " + std::to_string(local.port()) + "\r\n";
+    char client_text[INET6_ADDRSTRLEN], local_text[INET6_ADDRSTRLEN];
+    if (client.family() == AF_INET && local.family() == AF_INET) {
+        line.append("PROXY TCP4 ");
+        line.append(address_text(AF_INET, client.address_bytes().data(), client_text));
+        line.push_back(' ');
+        line.append(address_text(AF_INET, local.address_bytes().data(), local_text));
+    } else {
+        line.append("PROXY TCP6 ");
+        line.append(address_text(AF_INET6, ipv6_bytes(client).data(), client_text));
+        line.push_back(' ');
+        line.append(address_text(AF_INET6, ipv6_bytes(local).data(), local_text));
+    }
+    line.push_back(' ');
+    append_port(line, client.port());
+    line.push_back(' ');
+    append_port(line, local.port());
+    line.append("\r\n");
     return line;
 }
 
-std::string build_proxy_v2(const InetAddr& client, const InetAddr& local) {
-    std::string header(kV2Signature.data(), kV2Signature.size());
+ProxyHeaderBytes build_proxy_v2(const InetAddr& client, const InetAddr& local) noexcept {
+    ProxyHeaderBytes header;
+    header.append(std::string_view(kV2Signature.data(), kV2Signature.size()));
     if (!is_inet(client) || !is_inet(local)) {
         header.push_back(static_cast<char>(kV2Version | kV2CommandLocal));
         header.push_back('\0');  // UNSPEC family, UNSPEC transport
-        append_u16(header, 0);  // no address block
+        append_u16(header, 0);   // no address block
         return header;
     }
     header.push_back(static_cast<char>(kV2Version | kV2CommandProxy));
     if (client.family() == AF_INET && local.family() == AF_INET) {
         header.push_back(static_cast<char>(kV2FamilyInet << 4 | kV2TransportStream));
         append_u16(header, kV2AddressLengthInet);
-        header += client.address_bytes();
-        header += local.address_bytes();
+        header.append(client.address_bytes());
+        header.append(local.address_bytes());
     } else {
         header.push_back(static_cast<char>(kV2FamilyInet6 << 4 | kV2TransportStream));
         append_u16(header, kV2AddressLengthInet6);
         auto client_bytes = ipv6_bytes(client);
         auto local_bytes = ipv6_bytes(local);
-        header.append(client_bytes.data(), client_bytes.size());
-        header.append(local_bytes.data(), local_bytes.size());
+        header.append(std::string_view(client_bytes.data(), client_bytes.size()));
+        header.append(std::string_view(local_bytes.data(), local_bytes.size()));
     }
     append_u16(header, client.port());
     append_u16(header, local.port());

@@ -3,6 +3,7 @@
 // (for tests and fuzzing; ringlb itself does not accept PROXY headers). No I/O.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,18 +17,41 @@ inline constexpr size_t kProxyV1MaxLength = 107;
 // v2: 12-byte signature, version/command, family/transport, 16-bit length (spec §2.2).
 inline constexpr size_t kProxyV2HeaderLength = 16;
 
+// A header ready to send, in a fixed buffer: the worker builds it on the data path,
+// which allocates nothing and throws nothing. Longest: a v1 line, at most 104 bytes.
+class ProxyHeaderBytes {
+public:
+    static constexpr size_t kCapacity = 128;
+
+    std::string_view view() const noexcept { return {data_.data(), size_}; }
+    const char* data() const noexcept { return data_.data(); }
+    size_t size() const noexcept { return size_; }
+    // For tests and the fuzz target, which compare and keep headers as text.
+    operator std::string_view() const noexcept { return view(); }
+    operator std::string() const { return std::string(view()); }
+    bool operator==(std::string_view other) const noexcept { return view() == other; }
+
+    // Appends what fits (everything: kCapacity is above the longest header).
+    void append(std::string_view bytes) noexcept;
+    void push_back(char byte) noexcept { append(std::string_view(&byte, 1)); }
+
+private:
+    std::array<char, kCapacity> data_{};
+    size_t size_ = 0;
+};
+
 // "PROXY TCP4 <src> <dst> <sport> <dport>\r\n", or TCP6. `client` is the source,
 // `local` the address the client connected to (the listener's, as getsockname gives it).
 // Mixed families (an IPv4 client on an IPv6 listener or the reverse) are written as
 // TCP6 with the IPv4 side in its IPv4-mapped form (::ffff:a.b.c.d), as HAProxy does.
 // Either side neither IPv4 nor IPv6: "PROXY UNKNOWN\r\n". At most 104 bytes.
-std::string build_proxy_v1(const InetAddr& client, const InetAddr& local);
+ProxyHeaderBytes build_proxy_v1(const InetAddr& client, const InetAddr& local) noexcept;
 
 // The v2 binary header, command PROXY: family 0x11 (TCP over IPv4, 28 bytes) or 0x21
 // (TCP over IPv6, 52 bytes), mixed families mapped to IPv6 as in v1. No TLVs. Either
 // side neither IPv4 nor IPv6: command LOCAL with family UNSPEC and no address block
 // (16 bytes), as HAProxy does; the receiver then uses the real connection endpoints.
-std::string build_proxy_v2(const InetAddr& client, const InetAddr& local);
+ProxyHeaderBytes build_proxy_v2(const InetAddr& client, const InetAddr& local) noexcept;
 
 enum class ProxyParseStatus { kComplete, kIncomplete, kInvalid };
 enum class ProxyCommand { kLocal, kProxy };

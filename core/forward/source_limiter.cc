@@ -116,7 +116,7 @@ void SourceLimiter::erase(Shard& shard, size_t index) {
     --shard.used;
 }
 
-SourceVerdict SourceLimiter::admit(const InetAddr& source, const SourceLimits& limits, uint64_t now_ns) {
+SourceVerdict SourceLimiter::admit(const InetAddr& source, const SourceLimits& limits, uint64_t now_ns) noexcept {
     Key key;
     if (!key_of(source, &key)) return SourceVerdict::kAdmittedUntracked;
     const uint64_t h = hash(key);
@@ -150,7 +150,7 @@ SourceVerdict SourceLimiter::admit(const InetAddr& source, const SourceLimits& l
     return SourceVerdict::kAdmitted;
 }
 
-void SourceLimiter::release(const InetAddr& source, uint64_t now_ns) {
+void SourceLimiter::release(const InetAddr& source, uint64_t now_ns) noexcept {
     Key key;
     if (!key_of(source, &key)) return;
     const uint64_t h = hash(key);

@@ -64,9 +64,9 @@ public:
     // A new connection from `source` (its port is ignored) at steady-clock
     // time now_ns. Checks max_conn first, then the rate; takes a connection
     // slot and a token only when it admits. Any thread.
-    SourceVerdict admit(const InetAddr& source, const SourceLimits& limits, uint64_t now_ns);
+    SourceVerdict admit(const InetAddr& source, const SourceLimits& limits, uint64_t now_ns) noexcept;
     // A connection admitted with kAdmitted closed. Any thread.
-    void release(const InetAddr& source, uint64_t now_ns);
+    void release(const InetAddr& source, uint64_t now_ns) noexcept;
 
     // For tests and statistics; each takes the shard locks it reads.
     uint32_t connections(const InetAddr& source) const;   // open connections counted for source

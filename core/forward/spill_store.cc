@@ -4,7 +4,7 @@
 
 namespace ringlb {
 
-std::optional<uint16_t> SpillStore::put(const char* bytes, uint32_t len) {
+std::optional<uint16_t> SpillStore::put(const char* bytes, uint32_t len) noexcept {
     uint16_t id;
     if (!free_ids_.empty()) {
         id = free_ids_.back();
@@ -20,7 +20,7 @@ std::optional<uint16_t> SpillStore::put(const char* bytes, uint32_t len) {
     return id;
 }
 
-void SpillStore::release(uint16_t id) {
+void SpillStore::release(uint16_t id) noexcept {
     slots_[id].reset();
     free_ids_.push_back(id);
 }

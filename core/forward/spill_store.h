@@ -17,9 +17,9 @@ public:
     static constexpr uint32_t kCapacity = UINT16_MAX;  // ids 0 .. kCapacity - 1
 
     // A copy of len bytes; nullopt when every id is taken.
-    std::optional<uint16_t> put(const char* bytes, uint32_t len);
-    const char* data(uint16_t id) const { return slots_[id].get(); }
-    void release(uint16_t id);
+    std::optional<uint16_t> put(const char* bytes, uint32_t len) noexcept;
+    const char* data(uint16_t id) const noexcept { return slots_[id].get(); }
+    void release(uint16_t id) noexcept;
     uint32_t in_use() const { return uint32_t(slots_.size() - free_ids_.size()); }
 
 private:

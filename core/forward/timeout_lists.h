@@ -15,14 +15,14 @@ public:
 
     // Puts `slot` on the list for `timeout_ms` (leaving any list it was on),
     // as most recently active at `now_ms`.
-    void arm(uint32_t slot, int64_t timeout_ms, int64_t now_ms);
+    void arm(uint32_t slot, int64_t timeout_ms, int64_t now_ms) noexcept;
     // Marks activity: moves `slot` to the back of its list.
-    void touch(uint32_t slot, int64_t now_ms);
-    void disarm(uint32_t slot);
-    bool armed(uint32_t slot) const { return slot < links_.size() && links_[slot].list != kNone; }
+    void touch(uint32_t slot, int64_t now_ms) noexcept;
+    void disarm(uint32_t slot) noexcept;
+    bool armed(uint32_t slot) const noexcept { return slot < links_.size() && links_[slot].list != kNone; }
 
     // Appends every slot whose deadline is <= now_ms to `out` and disarms it.
-    void collect_expired(int64_t now_ms, std::vector<uint32_t>& out);
+    void collect_expired(int64_t now_ms, std::vector<uint32_t>& out) noexcept;
 
 private:
     struct Link {
@@ -33,9 +33,9 @@ private:
         int64_t timeout_ms;
         uint32_t head = kNone, tail = kNone;
     };
-    uint32_t list_for(int64_t timeout_ms);
-    void unlink(uint32_t slot);
-    void push_back(uint32_t slot, uint32_t list);
+    uint32_t list_for(int64_t timeout_ms) noexcept;
+    void unlink(uint32_t slot) noexcept;
+    void push_back(uint32_t slot, uint32_t list) noexcept;
 
     std::vector<Link> links_;
     std::vector<List> lists_;

@@ -2,19 +2,26 @@
 // listener, connection table, provided buffers and pipe pool. Every connection
 // it accepts lives here until it closes, so the data path takes no locks.
 //
-// worker.cc: event loop, accept, backend choice and connect, close, timeouts.
-// worker_forward.cc: moving bytes — copy mode and splice mode.
+// worker.cc: thread, event loop, tick (timeouts, stop), snapshots and listeners.
+// worker_accept.cc: accepting, fd-exhaustion pauses, per-source admission.
+// worker_connect.cc: backend choice, connect and retries, the queue, close.
+// worker_forward.cc: moving bytes — copy mode and splice mode (SpliceLeg).
+//
+// The data path, run() and everything it calls, is noexcept and nothing on it
+// throws: errors are return values, EAGAIN and resets are normal inputs. What is
+// left is allocation failure (a growing queue, table or log buffer) and a failing
+// std::mutex lock, which would terminate the process: noexcept says so, and there
+// is no sound way to go on mid-loop after either.
 #pragma once
 
 #include <atomic>
 #include <deque>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/base/rate_limit.h"
 #include "core/base/unique_fd.h"
 #include "core/base/uring.h"
 #include "core/forward/access_log.h"
@@ -26,6 +33,7 @@
 #include "core/forward/worker_op.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/snapshot_holder.h"
+#include "core/sched/choose_backend.h"
 #include "core/sched/scheduler.h"
 
 namespace ringlb {
@@ -58,14 +66,13 @@ public:
     // loop on a new thread. Throws std::runtime_error when setup fails.
     void start();
     // Thread-safe: pick up the newest snapshot.
-    void request_reload();
+    void request_reload() noexcept;
     // Thread-safe: stop accepting, let connections finish for up to grace_ms.
-    void request_stop(int64_t grace_ms);
+    void request_stop(int64_t grace_ms) noexcept;
     void join();
 
     // Bumped every loop iteration and tick: the heartbeat watchdogs read.
     uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
-    uint32_t live_connections() const { return live_.load(std::memory_order_relaxed); }
 
 private:
     struct WorkerListener {
@@ -81,59 +88,64 @@ private:
         __kernel_timespec connect_timeout{};
     };
 
-    void run();
-    void wake();
-    void handle_cqe(const io_uring_cqe* cqe);
-    void arm_wake_read();
-    void arm_tick();
-    void on_wake();
-    void on_tick();
-    void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot);
-    void begin_stop();
-    bool finished() const;
+    // the loop (worker.cc)
+    void run() noexcept;
+    void wake() noexcept;
+    void handle_cqe(const io_uring_cqe* cqe) noexcept;
+    void arm_wake_read() noexcept;
+    void arm_tick() noexcept;
+    void on_wake() noexcept;
+    void on_tick() noexcept;
+    void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) noexcept;
+    void begin_stop() noexcept;
+    bool finished() const noexcept;
 
-    // accept and connect (worker.cc)
-    void arm_accept(uint32_t listener_slot);
-    void handle_accept(uint32_t listener_slot, int res, uint32_t flags);
-    void handle_accept_resume(uint32_t listener_slot);
-    void pause_accept(uint32_t listener_slot);   // out of fds: retry accepting in 100 ms
-    bool near_fd_limit() const;                  // estimated free fds below kFdMargin
-    void pause_accepting();                      // every listener of this worker
-    void on_new_client(uint32_t listener_slot, int fd);
-    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len, bool* tracked);
-    enum class PickResult { kPicked, kAllFull, kNone };
-    void connect_next(uint32_t slot);
-    PickResult pick_backend(Connection& conn, uint32_t* index);
-    static bool reserve_slot(BackendState& backend, uint32_t limit);
-    void enqueue(uint32_t slot);
-    void service_queue(uint32_t listener_slot);
-    void handle_connect(uint32_t slot, int res);
-    void log_connect_error(const Connection& conn, int res);
-    bool send_proxy_header(const Connection& conn);
+    // accepting (worker_accept.cc)
+    void arm_accept(uint32_t listener_slot) noexcept;
+    void cancel_accept(uint32_t listener_slot) noexcept;
+    void remove_listener(uint32_t listener_slot) noexcept;  // stops accepting; sockets go once no accept is armed
+    void handle_accept(uint32_t listener_slot, int res, uint32_t flags) noexcept;
+    void handle_accept_resume(uint32_t listener_slot) noexcept;
+    void pause_accept(uint32_t listener_slot) noexcept;   // out of fds: retry accepting in 100 ms
+    bool near_fd_limit() const noexcept;                  // estimated free fds below kFdMargin
+    void pause_accepting() noexcept;                      // every listener of this worker
+    void on_new_client(uint32_t listener_slot, UniqueFd client) noexcept;
+    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
+                      bool* tracked) noexcept;
 
-    // closing (worker.cc)
-    void close_connection(uint32_t slot, CloseReason reason, bool reset);
-    void maybe_free(uint32_t slot);
-    void drain_starved();
+    // connecting, queueing and closing (worker_connect.cc)
+    void connect_next(uint32_t slot) noexcept;
+    BackendPick pick_backend(const Connection& conn) noexcept;  // choose_backend, then reserve its slot
+    static bool reserve_slot(BackendState& backend, uint32_t limit) noexcept;
+    void enqueue(uint32_t slot) noexcept;
+    void service_queue(uint32_t listener_slot) noexcept;
+    void handle_connect(uint32_t slot, int res) noexcept;
+    void log_connect_error(const Connection& conn, int res) noexcept;
+    bool send_proxy_header(const Connection& conn) noexcept;
+    void close_connection(uint32_t slot, CloseReason reason, CloseWith how) noexcept;
+    void maybe_free(uint32_t slot) noexcept;
 
-    // forwarding (worker_forward.cc)
-    void start_forwarding(uint32_t slot);
-    void arm_recv(uint32_t slot, int dir);
-    void stop_recv(uint32_t slot, int dir);
-    void maybe_resume_recv(uint32_t slot, int dir);
-    void handle_recv(uint32_t slot, int dir, int res, uint32_t flags);
-    void submit_send(uint32_t slot, int dir);
-    const char* chunk_bytes(const SendChunk& chunk) const;
-    void release_chunk(const SendChunk& chunk);  // its ring buffer or its spilled copy
-    void handle_send(uint32_t slot, int dir, int res);
-    void finish_direction(uint32_t slot, int dir);
-    void splice_pump(uint32_t slot, int dir);
-    void arm_poll(uint32_t slot, int dir, bool out);
-    void handle_poll(uint32_t slot, int dir, bool out, int res);
-    void count_bytes(Connection& conn, int dir, uint64_t n);
-    CloseReason reset_reason(int dir, bool source_side) const;
+    // forwarding (worker_forward.cc): carries out what each direction's SpliceLeg decides
+    using PollFor = SpliceLeg::PollFor;
+    void start_forwarding(uint32_t slot) noexcept;
+    void drain_starved() noexcept;  // buffers came back: recv again where ENOBUFS stopped it
+    void run_leg_actions(uint32_t slot, Dir dir, LegActions actions) noexcept;
+    bool run_close_or_log(uint32_t slot, Dir dir, LegActions actions) noexcept;  // true: closed
+    void run_splice_actions(uint32_t slot, Dir dir, LegActions actions) noexcept;
+    void arm_recv(uint32_t slot, Dir dir, uint32_t limit) noexcept;
+    void cancel_recv(uint32_t slot, Dir dir) noexcept;
+    void handle_recv(uint32_t slot, Dir dir, int res, uint32_t flags) noexcept;
+    void submit_send(uint32_t slot, Dir dir) noexcept;
+    const char* chunk_bytes(const SendChunk& chunk) const noexcept;
+    void release_chunk(const SendChunk& chunk) noexcept;  // its ring buffer or its spilled copy
+    void handle_send(uint32_t slot, Dir dir, int res) noexcept;
+    void finish_direction(uint32_t slot, Dir dir) noexcept;
+    void splice_pump(uint32_t slot, Dir dir) noexcept;
+    void arm_poll(uint32_t slot, Dir dir, PollFor what) noexcept;
+    void handle_poll(uint32_t slot, Dir dir, PollFor what, int res) noexcept;
+    void count_bytes(Connection& conn, Dir dir, uint64_t n) noexcept;
 
-    io_uring_sqe* sqe_for(uint32_t slot, Op op, int dir = 0);
+    io_uring_sqe* sqe_for(uint32_t slot, Op op, Dir dir = Dir::kClientToBackend) noexcept;
 
     const int index_;
     const SnapshotHolder& snapshots_;
@@ -149,11 +161,15 @@ private:
     std::vector<std::unique_ptr<WorkerListener>> listeners_;
     std::vector<Candidate> candidates_;      // scratch for pick_backend
     std::vector<uint32_t> expired_;          // scratch for on_tick
-    std::vector<int> close_after_submit_;    // fds whose cancels must be submitted first
-    struct Starved { uint32_t slot; uint32_t generation; int dir; };
+    std::vector<UniqueFd> close_after_submit_;  // closed once the cancels naming them are submitted
+    struct Starved { uint32_t slot; uint32_t generation; Dir dir; };
     std::vector<Starved> starved_;
     static constexpr uint32_t kNoSlot = UINT32_MAX;
-    static constexpr uint32_t kPauseBytes = 64 * 1024;  // a direction stops receiving when this much waits
+    static constexpr int64_t kAcceptPauseMs = 100;  // after EMFILE/ENFILE: retry accepting this much later
+    static constexpr int64_t kFdPressureMs = 1000;  // after EMFILE/ENFILE: accept one at a time this long
+    static constexpr uint64_t kFdMargin = 256;      // fewer free fds than this (estimated): one accept at a time
+    // Accept and socket() failures for want of descriptors: one line a second, all workers.
+    static LogRateLimit& fd_exhaustion_log() noexcept;
     uint32_t dequeued_slot_ = kNoSlot;       // the queued connection service_queue is trying
     uint32_t fd_waiters_ = 0;                // queued clients waiting for a backend fd (EMFILE)
     int64_t fd_pressure_until_ms_ = 0;       // single-shot accepts until then (last EMFILE + 1 s)
@@ -173,7 +189,6 @@ private:
 
     AccessLogWriter* access_log_ = nullptr;  // this worker's writer of options_.access_log
     std::atomic<uint64_t> heartbeat_{0};
-    std::atomic<uint32_t> live_{0};
     std::thread thread_;
 };
 

@@ -13,7 +13,7 @@ enum class Op : uint8_t {
     kAcceptResume,    // timeout that re-arms a paused accept; slot = listener index
     kConnect,
     kConnectTimeout,  // the linked timeout of kConnect
-    kRecv,            // multishot recv; direction in `dir`
+    kRecv,            // multishot recv
     kSend,
     kPollIn,          // splice mode: source readable
     kPollOut,         // splice mode: destination writable
@@ -23,7 +23,7 @@ enum class Op : uint8_t {
     kIgnored,         // CQEs nobody waits for (cancels of worker-level ops)
 };
 
-// sub: the direction (0 client→backend, 1 backend→client) for per-direction ops.
+// sub: the Dir (core/forward/connection.h) of kRecv, kSend, kPollIn and kPollOut.
 using OpTag = CqeTag<Op>;
 
 }  // namespace ringlb

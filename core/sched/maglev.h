@@ -54,8 +54,9 @@ uint64_t hash_source_address(const InetAddr& client) noexcept;
 // and the table is not rebuilt (DESIGN §4: only removed or drained backends lead to a
 // rebuild, off the data path). A plain walk to the next slot would not do that: the
 // population leaves neighbouring slots correlated, and one down backend of ten put up
-// to 36% more or less than a fair share on the others (double hashing: 7%, noise). nullopt when the table is empty or no backend in it is available
-// (then every slot was probed once).
+// to 36% more or less than a fair share on the others (double hashing: 7%, noise).
+// nullopt when the table is empty or no backend in it is available (then every slot
+// was probed once).
 template <typename Available>
     requires std::predicate<Available&, uint32_t>
 std::optional<uint32_t> lookup_maglev_backend(std::span<const uint32_t> table, uint64_t hash,

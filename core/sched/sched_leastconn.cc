@@ -10,7 +10,7 @@ bool less_loaded(const Candidate& a, const Candidate& b) {
 }
 }  // namespace
 
-size_t LeastConnScheduler::pick(std::span<const Candidate> candidates, uint64_t) {
+size_t LeastConnScheduler::pick(std::span<const Candidate> candidates, uint64_t) noexcept {
     // Start the scan at the first candidate at or after next_start_ (by backend
     // index), so that among equally loaded backends each gets its turn.
     const size_t n = candidates.size();

@@ -8,7 +8,7 @@ namespace ringlb {
 
 class LeastConnScheduler final : public Scheduler {
 public:
-    size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) override;
+    size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) noexcept override;
 
 private:
     uint32_t next_start_ = 0;  // backend index where the tie-break rotation starts

@@ -2,7 +2,7 @@
 
 namespace ringlb {
 
-size_t RoundRobinScheduler::pick(std::span<const Candidate> candidates, uint64_t) {
+size_t RoundRobinScheduler::pick(std::span<const Candidate> candidates, uint64_t) noexcept {
     int64_t total = 0;
     size_t best = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {

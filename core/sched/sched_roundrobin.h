@@ -11,8 +11,8 @@ namespace ringlb {
 
 class RoundRobinScheduler final : public Scheduler {
 public:
-    explicit RoundRobinScheduler(size_t backend_count) : current_(backend_count, 0) {}
-    size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) override;
+    explicit RoundRobinScheduler(size_t backend_count) noexcept : current_(backend_count, 0) {}
+    size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) noexcept override;
 
 private:
     std::vector<int64_t> current_;  // running score per backend index

@@ -33,7 +33,7 @@ bool refresh_maglev(MaglevSlot& slot, const ListenerConfig& listener, const std:
     return true;
 }
 
-size_t SourceHashScheduler::pick(std::span<const Candidate> candidates, uint64_t source_hash) {
+size_t SourceHashScheduler::pick(std::span<const Candidate> candidates, uint64_t source_hash) noexcept {
     if (slot_->version() != version_) tables_ = slot_->load(&version_);
     for (size_t i = 0; i < candidates.size(); ++i) {
         if (candidates[i].index >= position_.size()) position_.resize(candidates[i].index + 1, kAbsent);

@@ -32,8 +32,8 @@ std::shared_ptr<const MaglevTables> build_listener_maglev(const ListenerConfig& 
 class MaglevSlot {
 public:
     explicit MaglevSlot(std::shared_ptr<const MaglevTables> tables) : tables_(std::move(tables)) {}
-    uint64_t version() const { return version_.load(std::memory_order_acquire); }
-    std::shared_ptr<const MaglevTables> load(uint64_t* version) const {
+    uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }
+    std::shared_ptr<const MaglevTables> load(uint64_t* version) const noexcept {
         std::lock_guard lock(mutex_);
         *version = version_.load(std::memory_order_relaxed);
         return tables_;
@@ -57,11 +57,11 @@ bool refresh_maglev(MaglevSlot& slot, const ListenerConfig& listener, const std:
 
 class SourceHashScheduler final : public Scheduler {
 public:
-    SourceHashScheduler(std::shared_ptr<MaglevSlot> slot, size_t backend_count)
+    SourceHashScheduler(std::shared_ptr<MaglevSlot> slot, size_t backend_count) noexcept
         : slot_(std::move(slot)), position_(backend_count, kAbsent) {
         tables_ = slot_->load(&version_);
     }
-    size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) override;
+    size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) noexcept override;
 
 private:
     static constexpr uint32_t kAbsent = UINT32_MAX;

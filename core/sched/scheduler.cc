@@ -7,7 +7,7 @@
 namespace ringlb {
 
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count,
-                                          std::shared_ptr<MaglevSlot> maglev) {
+                                          std::shared_ptr<MaglevSlot> maglev) noexcept {
     switch (kind) {
         case SchedulerKind::kRoundRobin:
             return std::make_unique<RoundRobinScheduler>(backend_count);

@@ -26,14 +26,16 @@ public:
     virtual ~Scheduler() = default;
     // Returns a position in `candidates`, which is never empty. `source_hash`
     // is the client's address hash (used only by source-hash).
-    virtual size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) = 0;
+    virtual size_t pick(std::span<const Candidate> candidates, uint64_t source_hash) noexcept = 0;
 };
 
 class MaglevSlot;
 
 // backend_count: size of the listener's backend list the candidates index into.
 // maglev: the listener's published tables, required for source-hash.
+// Workers call it when they apply a snapshot, on the data path: nothing in it
+// throws (an allocation failure terminates, as everywhere on that path).
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, size_t backend_count,
-                                          std::shared_ptr<MaglevSlot> maglev);
+                                          std::shared_ptr<MaglevSlot> maglev) noexcept;
 
 }  // namespace ringlb

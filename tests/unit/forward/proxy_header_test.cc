@@ -10,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ringlb {
@@ -56,6 +57,10 @@ TEST(ProxyHeader, V1WithoutAnInetAddressSaysUnknown) {
     EXPECT_EQ(build_proxy_v1(InetAddr(), addr("192.0.2.1:80")), "PROXY UNKNOWN\r\n");
     EXPECT_EQ(build_proxy_v1(addr("192.0.2.1:80"), InetAddr()), "PROXY UNKNOWN\r\n");
 }
+
+// The worker builds headers on its data path, which must not throw or allocate.
+static_assert(noexcept(build_proxy_v1(std::declval<const InetAddr&>(), std::declval<const InetAddr&>())));
+static_assert(noexcept(build_proxy_v2(std::declval<const InetAddr&>(), std::declval<const InetAddr&>())));
 
 TEST(ProxyHeader, V1LongestLinesHaveTheSpecsLengths) {
     auto v4 = build_proxy_v1(addr("255.255.255.255:65535"), addr("255.255.255.255:65535"));

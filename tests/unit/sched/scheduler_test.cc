@@ -3,10 +3,12 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/sched/sched_leastconn.h"
 #include "core/sched/sched_roundrobin.h"
+#include "core/sched/scheduler.h"
 
 namespace ringlb {
 namespace {
@@ -16,6 +18,10 @@ std::vector<Candidate> equal_backends(int n) {
     for (int i = 0; i < n; ++i) out.push_back({uint32_t(i), 1, 0});
     return out;
 }
+
+// Workers make schedulers and pick on their data path, which must not throw.
+static_assert(noexcept(make_scheduler(SchedulerKind::kLeastConn, 0, nullptr)));
+static_assert(noexcept(std::declval<Scheduler&>().pick({}, 0)));
 
 TEST(SmoothRoundRobin, WeightsFiveOneOneGiveNginxSequence) {
     std::vector<Candidate> c = {{0, 5, 0}, {1, 1, 0}, {2, 1, 0}};
