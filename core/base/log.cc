@@ -6,18 +6,18 @@
 
 namespace ringlb {
 
-void set_log_level(const std::string& level) {
+Result<void> set_log_level(const std::string& level) {
     auto parsed = spdlog::level::from_str(level);
-    if (parsed == spdlog::level::off && level != "off")
-        throw std::invalid_argument("unknown log level '" + level + "'");
+    if (parsed == spdlog::level::off && level != "off") return fail("unknown log level '" + level + "'");
     spdlog::set_level(parsed);
+    return {};
 }
 
 void init_logging(const std::string& level) {
     auto logger = spdlog::stderr_color_mt("ringlbd");
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     spdlog::set_default_logger(logger);
-    set_log_level(level);
+    if (Result<void> set = set_log_level(level); !set) throw std::invalid_argument(set.error());
 }
 
 }  // namespace ringlb

@@ -9,11 +9,13 @@
 
 #include "core/base/clock.h"
 #include "core/base/rate_limit.h"
+#include "core/base/result.h"
 
 namespace ringlb {
 
-// Throws std::invalid_argument on an unknown level name.
+// At start-up: throws std::invalid_argument on an unknown level name.
 void init_logging(const std::string& level);
-void set_log_level(const std::string& level);
+// On reload: an unknown level name leaves the level as it was.
+Result<void> set_log_level(const std::string& level);
 
 }  // namespace ringlb

@@ -62,18 +62,18 @@ std::string Ring::describe_flags() const {
     return out;
 }
 
-std::string probe_kernel_features() {
+Result<void> probe_kernel_features() {
     utsname name{};
     uname(&name);
     int major = 0, minor = 0;
     std::sscanf(name.release, "%d.%d", &major, &minor);
     // Multishot recv with provided buffer rings arrived in 6.0.
     if (major < 6)
-        return std::string("kernel ") + name.release +
-               " lacks multishot recv (IORING_RECV_MULTISHOT); Linux 6.0 or newer is needed (Debian 12 ships 6.1)";
+        return fail(std::string("kernel ") + name.release +
+               " lacks multishot recv (IORING_RECV_MULTISHOT); Linux 6.0 or newer is needed (Debian 12 ships 6.1)");
 
     io_uring_probe* probe = io_uring_get_probe();
-    if (!probe) return "io_uring is not available (io_uring_get_probe failed; kernel.io_uring_disabled?)";
+    if (!probe) return fail("io_uring is not available (io_uring_get_probe failed; kernel.io_uring_disabled?)");
     struct Needed { int op; const char* name; } const needed[] = {
         {IORING_OP_ACCEPT, "IORING_OP_ACCEPT"}, {IORING_OP_CONNECT, "IORING_OP_CONNECT"},
         {IORING_OP_RECV, "IORING_OP_RECV"},     {IORING_OP_SEND, "IORING_OP_SEND"},
@@ -85,8 +85,8 @@ std::string probe_kernel_features() {
     for (const auto& n : needed)
         if (!io_uring_opcode_supported(probe, n.op)) missing += std::string(missing.empty() ? "" : ", ") + n.name;
     io_uring_free_probe(probe);
-    if (!missing.empty()) return "io_uring lacks " + missing + " (Linux 6.0 or newer is needed)";
-    return "";
+    if (!missing.empty()) return fail("io_uring lacks " + missing + " (Linux 6.0 or newer is needed)");
+    return {};
 }
 
 namespace {

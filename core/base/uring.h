@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "core/base/result.h"
+
 namespace ringlb {
 
 class Ring {
@@ -33,9 +35,9 @@ private:
 };
 
 // Checks once per process that the running kernel has what the data path needs
-// (multishot accept and recv, provided buffer rings, cancel by fd). Returns an
-// empty string when it does, else a message naming what is missing.
-std::string probe_kernel_features();
+// (multishot accept and recv, provided buffer rings, cancel by fd); the failure
+// names what is missing and the kernel needed.
+Result<void> probe_kernel_features();
 
 // Whether a multishot recv takes a total byte limit (sqe->optlen,
 // IORING_RECV_MSHOT_LIM, Linux 6.17): the kernel then ends the multishot by

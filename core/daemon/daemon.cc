@@ -152,11 +152,8 @@ Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
     auto built = build_snapshot(next, previous.get(), OnBindFailure::kRefuseAll);
     if (!built) return fail(built.error());
     std::shared_ptr<const RuntimeSnapshot> snapshot = std::move(*built);
-    try {
-        set_log_level(next->global.log_level);
-    } catch (const std::exception&) {
-        // The parser only accepts known levels; nothing to do.
-    }
+    if (Result<void> level = set_log_level(next->global.log_level); !level)
+        spdlog::error("{}; log level unchanged", level.error());  // the parser accepts only known levels
     shutdown_listeners(*previous, snapshot.get());
     publish_admin_states(*snapshot);  // drain/maint hold before any worker sees the snapshot
     snapshots_.store(snapshot);
@@ -164,8 +161,8 @@ Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
         spdlog::warn("control_socket and metrics changes take effect when ringlbd restarts");
     config_ = next;
     for (auto& worker : workers_) worker->request_reload();
-    if (std::string log_error = access_log_->configure(next->global.access_log); !log_error.empty())
-        spdlog::error("{}; access log off", log_error);
+    if (Result<void> opened = access_log_->configure(next->global.access_log); !opened)
+        spdlog::error("{}; access log off", opened.error());
     return {};
 }
 
@@ -327,8 +324,8 @@ void Daemon::stop() {
 int Daemon::run() {
     spdlog::info("ringlbd {} starting: config {}, {} worker(s)", RINGLB_VERSION, config_path_, worker_count_);
     started_ms_ = monotonic_ms();
-    if (std::string log_error = access_log_->configure(config_->global.access_log); !log_error.empty())
-        spdlog::error("{}; access log off", log_error);
+    if (Result<void> opened = access_log_->configure(config_->global.access_log); !opened)
+        spdlog::error("{}; access log off", opened.error());
     // Before any listener binds: without its control socket ringlbd does not start.
     ControlServerOptions control_options;
     control_options.socket_path = config_->global.control_socket;
@@ -381,8 +378,8 @@ int Daemon::run() {
             (void)reload();  // it logs why a refused file is refused
         } else if (sig == SIGUSR1) {
             spdlog::info("SIGUSR1: reopening the access log");
-            if (std::string error = access_log_->reopen(); !error.empty())
-                spdlog::error("{}; still writing to the old file", error);
+            if (Result<void> reopened = access_log_->reopen(); !reopened)
+                spdlog::error("{}; still writing to the old file", reopened.error());
         } else if (sig == SIGTERM || sig == SIGINT) {
             spdlog::info("{}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
             stop();

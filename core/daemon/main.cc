@@ -96,8 +96,8 @@ int main(int argc, char** argv) {
         std::cerr << "ringlbd: " << error.what() << "\n";
         return 1;
     }
-    if (std::string missing = probe_kernel_features(); !missing.empty()) {
-        spdlog::critical("{}", missing);
+    if (Result<void> features = probe_kernel_features(); !features) {
+        spdlog::critical("{}", features.error());
         return 1;
     }
     raise_fd_limit();

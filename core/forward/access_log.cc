@@ -111,38 +111,38 @@ AccessLog::AccessLog(int workers) {
 
 AccessLog::~AccessLog() = default;
 
-std::string AccessLog::open_locked(const std::string& path) {
+Result<void> AccessLog::open_locked(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-    if (!fd) return "access_log " + path + ": " + std::strerror(errno);
+    if (!fd) return fail("access_log " + path + ": " + std::strerror(errno));
     auto file = std::make_shared<AccessLogFile>();
     file->fd = std::move(fd);
     file_ = std::move(file);
     generation_.fetch_add(1, std::memory_order_release);
-    return "";
+    return {};
 }
 
-std::string AccessLog::configure(const std::string& path) {
+Result<void> AccessLog::configure(const std::string& path) {
     std::lock_guard lock(mutex_);
-    if (path == path_ && (path.empty() || file_)) return "";
+    if (path == path_ && (path.empty() || file_)) return {};
     path_ = path;
     if (path.empty()) {
         enabled_.store(false, std::memory_order_relaxed);
         file_.reset();
         generation_.fetch_add(1, std::memory_order_release);
-        return "";
+        return {};
     }
-    std::string error = open_locked(path);
-    if (!error.empty()) file_.reset();
+    Result<void> opened = open_locked(path);
+    if (!opened) file_.reset();
     enabled_.store(file_ != nullptr, std::memory_order_relaxed);
-    return error;
+    return opened;
 }
 
-std::string AccessLog::reopen() {
+Result<void> AccessLog::reopen() {
     std::lock_guard lock(mutex_);
-    if (path_.empty()) return "";
-    std::string error = open_locked(path_);
+    if (path_.empty()) return {};
+    Result<void> opened = open_locked(path_);
     enabled_.store(file_ != nullptr, std::memory_order_relaxed);
-    return error;
+    return opened;
 }
 
 void AccessLog::flush_all() {

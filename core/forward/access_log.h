@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/base/inet_addr.h"
+#include "core/base/result.h"
 #include "core/forward/connection.h"
 
 namespace ringlb {
@@ -68,12 +69,11 @@ public:
     ~AccessLog();
 
     // Opens `path` for appending (created 0640) unless it is the one already
-    // open; "" turns the log off. Returns "" or why the file cannot be opened
-    // (the log is then off). Main or control thread.
-    std::string configure(const std::string& path);
+    // open; "" turns the log off. On failure the log is off. Main or control thread.
+    Result<void> configure(const std::string& path);
     // Opens the same path again (after logrotate moved the file). On failure
-    // the old file stays in use. Returns "" or the error.
-    std::string reopen();
+    // the old file stays in use.
+    Result<void> reopen();
 
     AccessLogWriter& writer(int worker) { return *writers_.at(size_t(worker)); }
     // Writes every worker's buffer: only once the workers have stopped.
@@ -85,7 +85,7 @@ public:
 
 private:
     friend class AccessLogWriter;
-    std::string open_locked(const std::string& path);
+    Result<void> open_locked(const std::string& path);
 
     mutable std::mutex mutex_;           // guards path_ and file_
     std::string path_;
