@@ -115,12 +115,19 @@ class TcpSocket:
 
 
 def tcp_sockets(where: Callable[[TcpSocket], bool] = lambda s: True, pid: str = "self") -> list[TcpSocket]:
-    """IPv4 TCP sockets in the network namespace of pid (default: ours) that match where."""
+    """IPv4 TCP sockets in the network namespace of pid (default: ours) that match where.
+
+    The kernel writes /proc/net/tcp a page at a time while the table changes, so a
+    socket may be listed twice; each (local, remote) pair is kept once."""
     out = []
+    seen = set()
     with open(f"/proc/{pid}/net/tcp") as f:
         next(f)
         for line in f:
             fields = line.split()
+            if (fields[1], fields[2]) in seen:
+                continue
+            seen.add((fields[1], fields[2]))
             tx, rx = (int(x, 16) for x in fields[4].split(":"))
             s = TcpSocket(int(fields[1].rsplit(":", 1)[1], 16), int(fields[2].rsplit(":", 1)[1], 16),
                           fields[3], tx, rx)

@@ -60,8 +60,13 @@ def test_removing_a_backend_by_reload_moves_only_its_clients(servers, ringlbd, s
     for src in CLIENT_ADDRESSES:
         if before[src] == "c":
             assert after[src] != "c"
-        else:
-            assert after[src] == before[src], f"{src} moved from {before[src]} to {after[src]}"
+    # Maglev's disruption is minimal, not zero: rebuilding the table can move a few
+    # slots of the backends that stay (tests/unit/sched/maglev_test.cc pins it under
+    # 1 %), and the backends' ports, hence the table, differ each run. A hash that
+    # is not consistent (modulo the backend count) would move about three in four.
+    stayed = [src for src in CLIENT_ADDRESSES if before[src] != "c"]
+    moved = [f"{src} {before[src]}->{after[src]}" for src in stayed if after[src] != before[src]]
+    assert len(moved) <= len(stayed) // 10, f"{len(moved)} of {len(stayed)} clients of kept backends moved: {moved}"
 
 
 def test_max_connections_queues_clients_until_a_slot_frees_or_queue_timeout(servers, ringlbd):
