@@ -212,13 +212,13 @@ class Lab:
             run("bridge", "-n", self.ns["c"], "link", "set", "dev", switch_port(h), "isolated", "on" if on else "off")
 
     # -- processes ------------------------------------------------------------------
-    def config(self, host, priority, extra="", listener=False, unicast=False):
+    def config(self, host, priority, extra="", listener=False, unicast=False, advert=ADVERT):
         other = "b" if host == "a" else "a"
         text = ""
         if listener:
             text += f"[listener.web]\nbind = {VIP}:{PORT}\nbackend = {ADDR['c']}:9\n\n"
         text += (f"[vrrp.vip1]\ninterface = eth0\nvrid = 51\npriority = {priority}\n"
-                 f"advert_interval = {int(ADVERT * 1000)}ms\nvip = {VIP}/24\n"
+                 f"advert_interval = {int(advert * 1000)}ms\nvip = {VIP}/24\n"
                  "garp_repeat = 5\ngarp_interval = 300ms\n"
                  f"notify = {self.tmp}/notify-{host}.sh\n")
         if unicast:
@@ -376,12 +376,13 @@ def fresh(lab):
     lab.clear_vips()
 
 
-def start_pair(lab, extra_a="", extra_b="", listener_a=False, unicast=False):
+def start_pair(lab, extra_a="", extra_b="", listener_a=False, unicast=False, advert=ADVERT):
     """a (priority 200) and b (100) started together; returns once a holds the VIP alone."""
-    a = lab.driver("a", lab.config("a", PRIO_A, extra_a, listener_a, unicast))
-    b = lab.driver("b", lab.config("b", PRIO_B, extra_b, False, unicast))
-    wait_for("a to become the only master", lambda: lab.vip_hosts() == {"a"}, SETTLE)
-    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", SETTLE)
+    a = lab.driver("a", lab.config("a", PRIO_A, extra_a, listener_a, unicast, advert))
+    b = lab.driver("b", lab.config("b", PRIO_B, extra_b, False, unicast, advert))
+    settle = SETTLE + master_down_interval(PRIO_A, advert)   # both start as BACKUP
+    wait_for("a to become the only master", lambda: lab.vip_hosts() == {"a"}, settle)
+    b.wait_line(rf"status vip1 BACKUP .*master={ADDR['a']}", settle)
     return a, b
 
 
@@ -488,10 +489,15 @@ def test_graceful_stop_hands_over_after_skew_time(fresh, capsys):
 
 def test_release_after_kill_hands_over_after_skew_time(fresh, capsys):
     lab = fresh
-    bound = skew(PRIO_B) + 0.150   # + the release's netlink lookups and raw socket
+    # The release must reach b before b's Master_Down_Interval ends on its own. At
+    # 100 ms adverts that is 0.36 s after the kill, which starting the (ASan) release
+    # binary on a loaded machine can miss; at 1 s adverts it is 3.6 s. What is timed,
+    # release start to b MASTER, is Skew_Time either way.
+    advert = 1.0
+    bound = skew_time(PRIO_B, advert) + 0.150   # + the release's netlink lookups and raw socket
     samples, states = [], []
     for _ in range(RUNS):
-        a, b = start_pair(lab)
+        a, b = start_pair(lab, advert=advert)
         a.kill(signal.SIGKILL)
         a.popen.wait(timeout=3)
         assert VIP in lab.addresses("a"), "kill -9 leaves the VIP behind"
