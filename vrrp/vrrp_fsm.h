@@ -84,7 +84,8 @@ public:
     // here: wrong VRID, our own address as source, any advert while INIT or FAULT, and
     // any advert while we are the address owner (§7.1). BACKUP follows §6.4.2, MASTER
     // §6.4.3; a MASTER that hears a lower-priority master (split brain healing) answers
-    // with an advert at once and a fresh round of gratuitous ARP.
+    // with an advert and a fresh round of gratuitous ARP, each at most once per
+    // advert_interval (counted from the last one sent), so a flood cannot amplify.
     std::vector<Action> on_advert(const Advert& advert, TimePoint now);
 
     // A timer armed by an earlier ArmTimer fired. A cancelled or superseded timer is
@@ -136,6 +137,8 @@ private:
     void transition(std::vector<Action>& out, VrrpState to, std::string reason);
     void arm(std::vector<Action>& out, TimerKind kind, TimePoint at);
     void cancel(std::vector<Action>& out, TimerKind kind);
+    void send_advert(std::vector<Action>& out, TimePoint now);  // at our priority; remembered
+    void send_garp(std::vector<Action>& out, TimePoint now);    // one round; remembered
     void start_garp_rounds(std::vector<Action>& out, TimePoint now);
     void arm_next_garp(std::vector<Action>& out, TimePoint now);
     void enter_master(std::vector<Action>& out, TimePoint now, std::string reason);
@@ -152,6 +155,10 @@ private:
     Ipv4 master_address_ = 0;
     std::array<std::optional<TimePoint>, kTimerKindCount> deadlines_;
     int garp_rounds_left_ = 0;
+    // When we last advertised at our priority and last sent a round of gratuitous ARP:
+    // answers to lower-priority adverts are limited to one of each per interval.
+    std::optional<TimePoint> last_advert_sent_;
+    std::optional<TimePoint> last_garp_round_;
     // BACKUP with preempt_delay: until then a lower-priority master is still honoured.
     std::optional<TimePoint> preempt_deadline_;
     bool faulted_ = false;

@@ -49,6 +49,8 @@ const char* to_string(AdvertVerdict verdict) {
         case AdvertVerdict::kBadAddressCount: return "address count is 0";
         case AdvertVerdict::kBadLength: return "length does not match address count";
         case AdvertVerdict::kBadChecksum: return "bad checksum";
+        case AdvertVerdict::kAddressMismatch: return "address list differs from ours";
+        case AdvertVerdict::kUnknownPeer: return "source is not a unicast peer";
     }
     return "unknown";
 }
@@ -65,6 +67,8 @@ const char* to_label(AdvertVerdict verdict) {
         case AdvertVerdict::kBadAddressCount: return "bad_address_count";
         case AdvertVerdict::kBadLength: return "bad_length";
         case AdvertVerdict::kBadChecksum: return "bad_checksum";
+        case AdvertVerdict::kAddressMismatch: return "address_mismatch";
+        case AdvertVerdict::kUnknownPeer: return "unknown_peer";
     }
     return "unknown";
 }

@@ -58,6 +58,10 @@ struct VrrpInstanceConfig {
     // LAN's ARP caches on its MAC; the refresh bounds how long that lasts.
     std::chrono::milliseconds garp_refresh{60000};
     std::string notify;                  // script run on state change; empty = none
+    // Accept adverts whose address list differs from `vips` (RFC 9568 §7.1 lets the
+    // receiver check it; keepalived does). false: such adverts are dropped and counted,
+    // unless they come from an address owner (priority 255).
+    bool accept_mismatched_addresses = false;
     // This host's primary address on `interface`: the source of its adverts and the
     // tie-breaker between equal priorities (RFC 5798 §6.4.3).
     Ipv4 primary_address = 0;

@@ -8,7 +8,7 @@ namespace ringlb {
 
 namespace {
 
-// The VRRP wire carries the interval in 12 bits of centiseconds (RFC 5798 §5.2.7).
+// The VRRP wire carries the interval in 12 bits of centiseconds (RFC 9568 §5.2.7).
 constexpr Millis kMinAdvertInterval{10};
 constexpr Millis kMaxAdvertInterval{40950};
 constexpr Millis kMaxPreemptDelay{3600 * 1000};
@@ -122,6 +122,7 @@ const ConfigKeyRule<V> kVrrpKeys[] = {
     {"garp_repeat", false, number_key<&V::garp_repeat, 0, kMaxGarpRepeat>},
     {"garp_interval", false, positive_duration_key<&V::garp_interval>},
     {"garp_refresh", false, duration_key<&V::garp_refresh>},
+    {"accept_mismatched_addresses", false, bool_key<&V::accept_mismatched_addresses>},
 };
 
 }  // namespace

@@ -60,6 +60,7 @@ notify = /usr/local/bin/vrrp-notify
 garp_repeat = 0
 garp_interval = 250ms
 garp_refresh = 0
+accept_mismatched_addresses = true
 
 [vrrp.second]
 interface = eth1
@@ -126,6 +127,8 @@ TEST(VrrpSection, EveryKeyIsReadIntoTheModel) {
     EXPECT_EQ(v.garp_repeat, 0);
     EXPECT_EQ(v.garp_interval, milliseconds(250));
     EXPECT_EQ(v.garp_refresh, milliseconds(0));
+    EXPECT_TRUE(v.accept_mismatched_addresses);
+    EXPECT_FALSE(result.config->vrrp[1].accept_mismatched_addresses);
     EXPECT_EQ(result.config->vrrp[1].advert_interval, milliseconds(10));
 }
 
