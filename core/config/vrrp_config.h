@@ -39,6 +39,7 @@ struct VrrpInstanceConfig {
     // 40950 ms in steps of 10 ms; the config validator enforces that.
     std::chrono::milliseconds advert_interval{1000};
     std::vector<Ipv4Prefix> vips;        // carried in adverts in this order
+    std::vector<int> vip_lines;          // the file line of each vip; empty when not read from a file
     bool preempt = true;                 // RFC 5798 Preempt_Mode
     // With preempt: how long a higher-priority backup keeps honouring a lower-priority
     // master's adverts after it first sees one, before it starts preempting (keepalived's

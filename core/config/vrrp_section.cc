@@ -44,6 +44,7 @@ ValueError add_vip(VrrpInstanceConfig& vrrp, const ConfigEntry& entry) {
     if (vrrp.vips.size() == kMaxVips)
         return "more than " + std::to_string(kMaxVips) + " vips (an advertisement carries at most that many)";
     vrrp.vips.push_back(vip);
+    vrrp.vip_lines.push_back(entry.line);
     return std::nullopt;
 }
 

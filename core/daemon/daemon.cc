@@ -19,6 +19,7 @@
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
 #include "core/sched/sched_source_hash.h"
+#include "vrrp/vrrp_check.h"
 
 namespace ringlb {
 
@@ -146,6 +147,12 @@ Result<void> Daemon::reload() {
 }
 
 Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
+    // As --check and start-up: a vip that is a static address of the host is refused.
+    if (std::vector<ConfigError> errors = check_vrrp_static_vips(*next); !errors.empty()) {
+        std::string joined;
+        for (const ConfigError& error : errors) joined += (joined.empty() ? "" : "\n") + error.to_string();
+        return fail(joined);
+    }
     std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();
     if (!previous) return fail("ringlbd is stopping");

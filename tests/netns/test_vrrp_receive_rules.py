@@ -14,6 +14,7 @@ Root only (ip netns). Traffic stays inside the namespaces created here (10.99.61
 names carrying this process's PID); they are deleted, and every process in them killed,
 when the module ends.
 """
+import contextlib
 import json
 import os
 import re
@@ -78,9 +79,9 @@ print("done", flush=True)
 class RulesPair(Pair):
     """test_daemon_pair's pair under names of its own, with extra [vrrp.vip1] lines."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, tag="rlbr"):
         super().__init__(tmp)
-        tag = f"rlbr{os.getpid()}"
+        tag = f"{tag}{os.getpid()}"
         self.ns = {h: f"{tag}-{h}" for h in self.ns}
         self.extra = {}
 
@@ -107,14 +108,15 @@ class RulesPair(Pair):
         return json.loads(out.stdout)["instances"][0]
 
 
-@pytest.fixture(scope="module")
-def lab():
+@contextlib.contextmanager
+def built_pair(tag):
+    """A RulesPair built under namespace names tag+PID, destroyed on exit."""
     for binary in (RINGLBD, RINGLBCTL):
         if not binary.exists():
             pytest.fail(f"{binary} is missing: run make -j2 first")
-    with tempfile.TemporaryDirectory(prefix="ringlb-rules.") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"ringlb-{tag}.") as tmp:
         os.chmod(tmp, 0o755)
-        pair = RulesPair(tmp)
+        pair = RulesPair(tmp, tag)
         try:
             pair.build()
             Path(f"{tmp}/paced.py").write_text(PACED_INJECT)
@@ -124,20 +126,30 @@ def lab():
             pair.destroy()
 
 
-def started(lab, extra=None):
+@pytest.fixture(scope="module")
+def lab():
+    with built_pair("rlbr") as pair:
+        yield pair
+
+
+def configured(lab, extra=None):
     lab.extra = extra or {}
     for h in BALANCERS:
         lab.write_config(h)
         run("ip", "-n", lab.ns[h], "addr", "del", f"{VIP}/24", "dev", "eth0", check=False)
-    lab.start_pair()
+    return lab
+
+
+def started(lab, extra=None):
+    configured(lab, extra).start_pair()
     return lab
 
 
 def stopped(lab):
+    """Every daemon killed, no VIP left on either host."""
     for h in list(lab.daemons):
         lab.kill(h, signal.SIGKILL)
-    for h in BALANCERS:
-        run("ip", "-n", lab.ns[h], "addr", "del", f"{VIP}/24", "dev", "eth0", check=False)
+    configured(lab)
 
 
 @pytest.fixture
