@@ -1,4 +1,4 @@
-// RFC 9568 §6.4 state machine for one VRRP instance (RFC 5798 §6.4 before it). Pure: see vrrp_fsm.h.
+// RFC 9568 §6.4 state machine for one VRRP instance. Pure: see vrrp_fsm.h.
 #include "vrrp/vrrp_fsm.h"
 
 #include <algorithm>

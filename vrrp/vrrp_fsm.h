@@ -1,7 +1,8 @@
-// vrrp/vrrp_fsm.h — one VRRP instance's state machine, RFC 5798 §6.4. Pure: events in,
+// vrrp/vrrp_fsm.h — one VRRP instance's state machine, RFC 9568 §6.4. Pure: events in,
 // actions out, time passed in. No sockets, no clock reads, no logging; the VRRP thread
 // (runner_loop, action_executor) executes the actions and feeds back timer expiries and
-// adverts.
+// adverts. RFC 9568 keeps RFC 5798's section numbers but calls MASTER "Active" (and
+// Master_Down_Interval Active_Down_Interval); the code keeps keepalived's names.
 #pragma once
 
 #include <array>
@@ -16,13 +17,13 @@
 namespace ringlb {
 
 enum class TimerKind {
-    kAdver,       // MASTER: next advertisement (RFC 5798 Adver_Timer)
+    kAdver,       // MASTER: next advertisement (RFC 9568 Adver_Timer)
     kMasterDown,  // BACKUP: the master is presumed dead when it fires (Master_Down_Timer)
     kGarp,        // MASTER: next round of gratuitous ARP (repeat or refresh)
 };
 inline constexpr size_t kTimerKindCount = 3;
 
-// Send one advertisement with this priority (0 = "I am leaving", RFC 5798 §5.2.4).
+// Send one advertisement with this priority (0 = "I am leaving", RFC 9568 §5.2.4).
 // The runner builds it with VrrpInstance::build_advert.
 struct SendAdvert {
     uint8_t priority = 0;
@@ -75,7 +76,7 @@ class VrrpInstance {
 public:
     explicit VrrpInstance(VrrpInstanceConfig config);
 
-    // RFC 5798 §6.4.1 Startup: the address owner (priority 255) becomes MASTER at once,
+    // RFC 9568 §6.4.1 Startup: the address owner (priority 255) becomes MASTER at once,
     // anyone else BACKUP with Master_Down_Timer = Master_Down_Interval; FAULT instead if
     // on_fault(true) came before. Ignored unless in INIT.
     std::vector<Action> on_start(TimePoint now);
@@ -116,7 +117,7 @@ public:
     uint8_t priority() const { return priority_; }
     const VrrpInstanceConfig& config() const { return config_; }
 
-    // RFC 5798 §6.1. Master_Adver_Interval is learned from the master's adverts while
+    // RFC 9568 §6.1. Master_Adver_Interval is learned from the master's adverts while
     // BACKUP and is our own Advertisement_Interval otherwise.
     Duration master_adver_interval() const { return master_adver_interval_; }
     // Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256

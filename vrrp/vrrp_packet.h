@@ -1,4 +1,4 @@
-// VRRPv3 advertisement codec for IPv4 (RFC 9568 §5, as RFC 5798 §5 before it): decodes a raw-socket packet (IP
+// VRRPv3 advertisement codec for IPv4 (RFC 9568 §5): decodes a raw-socket packet (IP
 // header included) into a typed verdict plus the advert, and encodes the VRRP payload
 // (the kernel builds the IP header on send). Pure: no sockets, no clock, no logging.
 #pragma once
@@ -11,8 +11,8 @@
 
 namespace ringlb {
 
-inline constexpr uint8_t kIpProtoVrrp = 112;             // RFC 5798 §5.1.1.4
-inline constexpr uint8_t kVrrpTtl = 255;                 // RFC 5798 §5.1.1.3
+inline constexpr uint8_t kIpProtoVrrp = 112;             // RFC 9568 §5.1.1.4
+inline constexpr uint8_t kVrrpTtl = 255;                 // RFC 9568 §5.1.1.3
 inline constexpr Ipv4 kVrrpMulticastGroup = make_ipv4(224, 0, 0, 18);  // §5.1.1.2
 inline constexpr uint8_t kVrrpVersion = 3;
 inline constexpr uint8_t kVrrpTypeAdvert = 1;
@@ -57,12 +57,12 @@ DecodedAdvert decode_advert(std::span<const uint8_t> packet);
 
 // The VRRP payload for `advert` (8 + 4 × addresses bytes) with its checksum computed
 // over the IPv4 pseudo-header built from advert.source and advert.destination
-// (RFC 5798 §5.2.8). advert.max_advert_interval is sent in whole centiseconds,
+// (RFC 9568 §5.2.8). advert.max_advert_interval is sent in whole centiseconds,
 // rounded down and clamped to 1..4095; more than 255 addresses are cut to 255.
 // Reserved bits are sent as zero.
 std::vector<uint8_t> encode_advert(const Advert& advert);
 
-// RFC 5798 §5.2.8 / RFC 1071: the one's-complement checksum over the IPv4 pseudo-header
+// RFC 9568 §5.2.8 / RFC 1071: the one's-complement checksum over the IPv4 pseudo-header
 // (source, destination, zero, protocol 112, VRRP length) and `vrrp` as given. Over a
 // payload whose checksum field is zero it yields the value to store; over a received
 // payload it yields 0 when the checksum is right.

@@ -314,7 +314,7 @@ void Daemon::stop() {
         if (auto last = snapshots_.load()) shutdown_listeners(*last, nullptr);
         snapshots_.store(nullptr);
     }
-    // RFC 5798 §6.4.3: a master leaving sends priority 0, so the backup takes
+    // RFC 9568 §6.4.3: a master leaving sends priority 0, so the backup takes
     // over after Skew_Time instead of Master_Down_Interval.
     if (vrrp_) vrrp_->stop_graceful();
     if (control_) control_->stop();

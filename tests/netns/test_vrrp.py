@@ -1,6 +1,6 @@
 """VRRP between real hosts: two balancers and a client in network namespaces on one
 bridge, each balancer running tests/netns/vrrp_driver (VrrpRunner without the forwarder)
-or keepalived. Failover times are measured against RFC 5798 §6.1 and printed.
+or keepalived. Failover times are measured against RFC 9568 §6.1 and printed.
 
 Root only (ip netns). Traffic stays inside the namespaces created here (10.99.51.0/24);
 they are deleted, and every process in them killed, when the module ends.
