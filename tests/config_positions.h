@@ -13,7 +13,10 @@ inline Config without_positions(Config config) {
         listener.line = 0;
         for (BackendConfig& backend : listener.backends) backend.line = 0;
     }
-    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = 0;
+    for (VrrpInstanceConfig& vrrp : config.vrrp) {
+        vrrp.line = 0;
+        vrrp.vip_lines.clear();
+    }
     return config;
 }
 

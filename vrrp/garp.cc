@@ -1,4 +1,4 @@
-// Gratuitous ARP frame builder (RFC 826 layout, RFC 5798 §6.4 usage). Pure.
+// Gratuitous ARP frame builder (RFC 826 layout, RFC 9568 §6.4 usage). Pure.
 #include "vrrp/garp.h"
 
 #include <algorithm>

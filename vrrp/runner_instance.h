@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/base/rate_limit.h"
+#include "vrrp/advert_filter.h"
 #include "vrrp/garp.h"
 #include "vrrp/link_state.h"
 #include "vrrp/notify_script.h"
@@ -21,10 +22,11 @@ namespace ringlb {
 struct RunnerInstance {
     // `config` with primary_address filled in.
     explicit RunnerInstance(VrrpInstanceConfig c)
-        : config(std::move(c)), fsm(config), notify(config.notify, config.name) {}
+        : config(std::move(c)), fsm(config), filter(config), notify(config.notify, config.name) {}
 
     VrrpInstanceConfig config;
     VrrpInstance fsm;
+    AdvertFilter filter;                   // the receive rules that need the configuration
     VrrpTimers timers;                     // as fsm's ArmTimer/CancelTimer actions left them
     NotifyScript notify;
     int ifindex = 0;

@@ -50,13 +50,6 @@ void epoll_add(int epoll_fd, int fd, uint64_t data) {
         throw std::runtime_error(std::string("vrrp: epoll_ctl: ") + std::strerror(errno));
 }
 
-bool same_addresses(const Advert& advert, const std::vector<Ipv4Prefix>& vips) {
-    if (advert.addresses.size() != vips.size()) return false;
-    for (size_t i = 0; i < vips.size(); ++i)
-        if (advert.addresses[i] != vips[i].address) return false;
-    return true;
-}
-
 // The IPv4 source of a raw packet, for the drop log: "?" when too short to have one.
 std::string packet_source_text(std::span<const uint8_t> packet) {
     if (packet.size() < 20) return "?";
@@ -272,17 +265,21 @@ void RunnerLoop::receive_adverts(RunnerInstance& instance) {
                              suppressed);
             continue;
         }
-        ++instance.counters.adverts_received;
         const Advert& advert = decoded.advert;
-        if (advert.vrid == instance.config.vrid && advert.source != instance.config.primary_address) {
-            if (advert.priority != kVrrpPriorityStop) instance.last_advert = now;
-            // RFC 5798 §7.1: a mismatch MAY be logged; the advert still counts.
-            if (!same_addresses(advert, instance.config.vips) &&
-                instance.mismatch_log.allow(whole_milliseconds(now), &suppressed))
-                spdlog::warn("vrrp {}: {} advertises vrid {} with addresses {}, we have {}", instance.config.name,
-                             format_ipv4(advert.source), advert.vrid, format_ipv4_list(advert.addresses),
-                             format_ipv4_list(instance.fsm.build_advert(0, 0).addresses));
+        if (const AdvertVerdict verdict = instance.filter.judge(advert, now); verdict != AdvertVerdict::kOk) {
+            ++instance.counters.dropped[size_t(verdict)];
+            if (instance.mismatch_log.allow(whole_milliseconds(now), &suppressed))
+                spdlog::warn("vrrp {}: dropped an advert from {} for vrid {}: {} (it lists {}, we have {}; {} more "
+                             "dropped since the last message)",
+                             instance.config.name, format_ipv4(advert.source), advert.vrid, to_string(verdict),
+                             format_ipv4_list(advert.addresses),
+                             format_ipv4_list(instance.fsm.build_advert(0, 0).addresses), suppressed);
+            continue;
         }
+        ++instance.counters.adverts_received;
+        if (advert.vrid == instance.config.vrid && advert.source != instance.config.primary_address &&
+            advert.priority != kVrrpPriorityStop)
+            instance.last_advert = now;
         executor_->execute(instance, instance.fsm.on_advert(advert, now), now);
     }
 }

@@ -20,7 +20,7 @@ T value_or_throw(const VrrpInstanceConfig& config, Result<T> result) {
     return std::move(*result);
 }
 
-// A crashed run may have left VIPs behind; an instance must start without them (RFC 5798
+// A crashed run may have left VIPs behind; an instance must start without them (RFC 9568
 // §6.4.1: a backup does not own the addresses). When none is there, removing one anyway
 // tells now rather than at the first takeover whether we may change addresses: removing
 // an absent VIP succeeds only with that right.

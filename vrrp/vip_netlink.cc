@@ -35,8 +35,33 @@ struct NlAddrPut {
 struct CacheFree {
     void operator()(nl_cache* cache) const { nl_cache_free(cache); }
 };
+struct CbPut {
+    void operator()(nl_cb* cb) const { nl_cb_put(cb); }
+};
 
 std::string nl_message(int error) { return nl_geterror(error); }
+
+// NL_CB_VALID handler of host_ipv4_addresses: one RTM_NEWADDR of the dump into the
+// vector behind `arg`. libnl's rtnl_addr does not read IFA_PROTO, hence the raw parse.
+int collect_host_address(nl_msg* msg, void* arg) {
+    nlmsghdr* header = nlmsg_hdr(msg);
+    if (header->nlmsg_type != RTM_NEWADDR) return NL_OK;
+    const auto* ifa = static_cast<const ifaddrmsg*>(nlmsg_data(header));
+    if (ifa->ifa_family != AF_INET) return NL_OK;
+    nlattr* attrs[IFA_MAX + 1] = {};
+    if (nlmsg_parse(header, sizeof(ifaddrmsg), attrs, IFA_MAX, nullptr) < 0) return NL_SKIP;
+    const nlattr* local = attrs[IFA_LOCAL] != nullptr ? attrs[IFA_LOCAL] : attrs[IFA_ADDRESS];
+    if (local == nullptr || nla_len(local) != 4) return NL_OK;
+    uint32_t network_order = 0;
+    std::memcpy(&network_order, nla_data(local), 4);
+    HostAddress address;
+    address.ifindex = int(ifa->ifa_index);
+    address.address = ntohl(network_order);
+    address.prefix_len = ifa->ifa_prefixlen;
+    address.proto = attrs[IFA_PROTO] != nullptr ? nla_get_u8(attrs[IFA_PROTO]) : 0;
+    static_cast<std::vector<HostAddress>*>(arg)->push_back(address);
+    return NL_OK;
+}
 
 // An rtnl_addr naming `prefix` on `ifindex`, for add and delete requests.
 std::unique_ptr<rtnl_addr, AddrPut> make_addr(int ifindex, const Ipv4Prefix& prefix) {
@@ -117,11 +142,34 @@ Result<std::vector<InterfaceAddress>> NetlinkRoute::ipv4_addresses(int ifindex) 
     return out;
 }
 
+Result<std::vector<HostAddress>> NetlinkRoute::host_ipv4_addresses() {
+    ifaddrmsg request{};
+    request.ifa_family = AF_INET;
+    if (int error = nl_send_simple(sock_, RTM_GETADDR, NLM_F_DUMP, &request, sizeof request); error < 0)
+        return fail("netlink: cannot list addresses: " + nl_message(error));
+    std::unique_ptr<nl_cb, CbPut> cb(nl_cb_alloc(NL_CB_DEFAULT));
+    if (!cb) return fail("out of memory");
+    std::vector<HostAddress> out;
+    nl_cb_set(cb.get(), NL_CB_VALID, NL_CB_CUSTOM, collect_host_address, &out);
+    if (int error = nl_recvmsgs(sock_, cb.get()); error < 0)
+        return fail("netlink: cannot list addresses: " + nl_message(error));
+    return out;
+}
+
 Result<void> NetlinkRoute::add_address(int ifindex, const Ipv4Prefix& prefix) {
     auto addr = make_addr(ifindex, prefix);
     if (!addr) return fail("out of memory");
     // NLM_F_EXCL makes "already there" a distinct answer instead of a silent replace.
-    const int error = rtnl_addr_add(sock_, addr.get(), NLM_F_EXCL);
+    nl_msg* request = nullptr;
+    if (int error = rtnl_addr_build_add_request(addr.get(), NLM_F_EXCL, &request); error < 0)
+        return fail(nl_message(error));
+    // The mark that tells our VIPs from the host's static addresses (static_vips.h).
+    // A kernel before 6.1 ignores the attribute.
+    if (nla_put_u8(request, IFA_PROTO, kVipAddressProto) < 0) {
+        nlmsg_free(request);
+        return fail("out of memory");
+    }
+    const int error = nl_send_sync(sock_, request);  // frees the request
     if (error == 0 || error == -NLE_EXIST) return {};
     return fail(nl_message(error));
 }

@@ -10,6 +10,7 @@
 #include "core/base/result.h"
 #include "core/base/unique_fd.h"
 #include "vrrp/link_state.h"
+#include "vrrp/static_vips.h"
 
 struct nl_sock;
 
@@ -36,7 +37,12 @@ public:
     // The interface's IPv4 addresses in kernel order; a Failure when the dump fails.
     Result<std::vector<InterfaceAddress>> ipv4_addresses(int ifindex);
 
-    // Adds `prefix` to the interface; an address that is already there counts as added.
+    // Every IPv4 address of the host, on every interface, with its IFA_PROTO; a Failure
+    // when the dump fails.
+    Result<std::vector<HostAddress>> host_ipv4_addresses();
+
+    // Adds `prefix` to the interface, marked with IFA_PROTO kVipAddressProto (static_vips.h);
+    // an address that is already there counts as added.
     Result<void> add_address(int ifindex, const Ipv4Prefix& prefix);
     // Removes `prefix`; an address that is not there counts as removed.
     Result<void> remove_address(int ifindex, const Ipv4Prefix& prefix);

@@ -14,6 +14,11 @@ namespace ringlb {
 // carry Config::source_file and the line of the section header.
 std::vector<ConfigError> check_vrrp_interfaces(const Config& config);
 
+// For each [vrrp.NAME]: none of its VIPs is already an address of this host that
+// ringlbd did not add (static_vips.h), on any interface: ringlbd would remove it when
+// backup. Each error carries the line of the `vip`. For --check, start-up and reload.
+std::vector<ConfigError> check_vrrp_static_vips(const Config& config);
+
 // For each [vrrp.NAME] with notify: the script exists and is executable.
 std::vector<ConfigError> check_vrrp_notify_scripts(const Config& config);
 

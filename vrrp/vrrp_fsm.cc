@@ -1,4 +1,4 @@
-// RFC 5798 §6.4 state machine for one VRRP instance. Pure: see vrrp_fsm.h.
+// RFC 9568 §6.4 state machine for one VRRP instance. Pure: see vrrp_fsm.h.
 #include "vrrp/vrrp_fsm.h"
 
 #include <algorithm>
@@ -77,8 +77,18 @@ void VrrpInstance::cancel(std::vector<Action>& out, TimerKind kind) {
     emit(out, CancelTimer{kind});
 }
 
-void VrrpInstance::start_garp_rounds(std::vector<Action>& out, TimePoint now) {
+void VrrpInstance::send_advert(std::vector<Action>& out, TimePoint now) {
+    emit(out, SendAdvert{priority_});
+    last_advert_sent_ = now;
+}
+
+void VrrpInstance::send_garp(std::vector<Action>& out, TimePoint now) {
     emit(out, SendGarp{});
+    last_garp_round_ = now;
+}
+
+void VrrpInstance::start_garp_rounds(std::vector<Action>& out, TimePoint now) {
+    send_garp(out, now);
     garp_rounds_left_ = std::max(config_.garp_repeat, 0);
     arm_next_garp(out, now);
 }
@@ -95,7 +105,7 @@ void VrrpInstance::enter_master(std::vector<Action>& out, TimePoint now, std::st
     master_adver_interval_ = config_.advert_interval;
     master_address_ = config_.primary_address;
     // §6.4.1/§6.4.2: send an ADVERTISEMENT, broadcast gratuitous ARP, set Adver_Timer.
-    emit(out, SendAdvert{priority_});
+    send_advert(out, now);
     emit(out, AddVip{});
     start_garp_rounds(out, now);
     arm(out, TimerKind::kAdver, now + config_.advert_interval);
@@ -177,7 +187,13 @@ void VrrpInstance::advert_as_backup(std::vector<Action>& out, const Advert& adve
         honour = now < *preempt_deadline_;
     }
     master_address_ = advert.source;
-    if (!honour) return;
+    if (!honour) {
+        // Preemption: the Master_Down_Timer is left to run out, and the log says so.
+        master_down_reason_ = "preempting master " + format_ipv4(advert.source) + " (its priority " +
+                              std::to_string(advert.priority) + " < our " + std::to_string(priority_) +
+                              (config_.preempt_delay.count() > 0 ? ", after preempt_delay)" : ")");
+        return;
+    }
     // §6.4.2: Master_Adver_Interval from the advert, recompute Master_Down_Interval,
     // reset Master_Down_Timer.
     master_adver_interval_ = std::max<Duration>(advert.max_advert_interval, kMinAdverInterval);
@@ -189,7 +205,7 @@ void VrrpInstance::advert_as_backup(std::vector<Action>& out, const Advert& adve
 void VrrpInstance::advert_as_master(std::vector<Action>& out, const Advert& advert, TimePoint now) {
     if (advert.priority == kVrrpPriorityStop) {
         // §6.4.3: someone is leaving; assert ourselves at once and reset Adver_Timer.
-        emit(out, SendAdvert{priority_});
+        send_advert(out, now);
         arm(out, TimerKind::kAdver, now + config_.advert_interval);
         return;
     }
@@ -204,11 +220,18 @@ void VrrpInstance::advert_as_master(std::vector<Action>& out, const Advert& adve
         return;
     }
     // A lower-priority master: a split brain is healing. §6.4.3 discards the advert; we
-    // also advertise now so it steps down at once, and announce the VIPs afresh since
-    // it may have pulled the LAN's ARP caches to itself meanwhile.
-    emit(out, SendAdvert{priority_});
-    arm(out, TimerKind::kAdver, now + config_.advert_interval);
-    start_garp_rounds(out, now);
+    // also advertise at once so it steps down, and announce the VIPs afresh since it may
+    // have pulled the LAN's ARP caches to itself meanwhile. At most one advert and one
+    // round of gratuitous ARP per Advertisement_Interval, whatever arrives: a flood of
+    // (spoofed) lower-priority adverts must not make us flood the LAN.
+    const auto interval_since = [&](const std::optional<TimePoint>& last) {
+        return !last || now - *last >= config_.advert_interval;
+    };
+    if (interval_since(last_advert_sent_)) {
+        send_advert(out, now);
+        arm(out, TimerKind::kAdver, now + config_.advert_interval);
+    }
+    if (interval_since(last_garp_round_)) start_garp_rounds(out, now);
 }
 
 std::vector<Action> VrrpInstance::on_timer(TimerKind kind, TimePoint now) {
@@ -228,13 +251,13 @@ std::vector<Action> VrrpInstance::on_timer(TimerKind kind, TimePoint now) {
         case TimerKind::kAdver:
             // §6.4.3: Adver_Timer fired.
             if (state_ == VrrpState::kMaster) {
-                emit(out, SendAdvert{priority_});
+                send_advert(out, now);
                 arm(out, TimerKind::kAdver, now + config_.advert_interval);
             }
             break;
         case TimerKind::kGarp:
             if (state_ == VrrpState::kMaster) {
-                emit(out, SendGarp{});
+                send_garp(out, now);
                 if (garp_rounds_left_ > 0) --garp_rounds_left_;
                 arm_next_garp(out, now);
             }
@@ -281,7 +304,7 @@ std::vector<Action> VrrpInstance::on_priority_change(int effective_priority, Tim
     if (wanted == priority_) return out;
     priority_ = wanted;
     if (state_ == VrrpState::kMaster) {
-        emit(out, SendAdvert{priority_});
+        send_advert(out, now);
         arm(out, TimerKind::kAdver, now + config_.advert_interval);
     }
     return out;

@@ -1,7 +1,8 @@
-// vrrp/vrrp_fsm.h — one VRRP instance's state machine, RFC 5798 §6.4. Pure: events in,
+// vrrp/vrrp_fsm.h — one VRRP instance's state machine, RFC 9568 §6.4. Pure: events in,
 // actions out, time passed in. No sockets, no clock reads, no logging; the VRRP thread
 // (runner_loop, action_executor) executes the actions and feeds back timer expiries and
-// adverts.
+// adverts. RFC 9568 keeps RFC 5798's section numbers but calls MASTER "Active" (and
+// Master_Down_Interval Active_Down_Interval); the code keeps keepalived's names.
 #pragma once
 
 #include <array>
@@ -16,13 +17,13 @@
 namespace ringlb {
 
 enum class TimerKind {
-    kAdver,       // MASTER: next advertisement (RFC 5798 Adver_Timer)
+    kAdver,       // MASTER: next advertisement (RFC 9568 Adver_Timer)
     kMasterDown,  // BACKUP: the master is presumed dead when it fires (Master_Down_Timer)
     kGarp,        // MASTER: next round of gratuitous ARP (repeat or refresh)
 };
 inline constexpr size_t kTimerKindCount = 3;
 
-// Send one advertisement with this priority (0 = "I am leaving", RFC 5798 §5.2.4).
+// Send one advertisement with this priority (0 = "I am leaving", RFC 9568 §5.2.4).
 // The runner builds it with VrrpInstance::build_advert.
 struct SendAdvert {
     uint8_t priority = 0;
@@ -75,7 +76,7 @@ class VrrpInstance {
 public:
     explicit VrrpInstance(VrrpInstanceConfig config);
 
-    // RFC 5798 §6.4.1 Startup: the address owner (priority 255) becomes MASTER at once,
+    // RFC 9568 §6.4.1 Startup: the address owner (priority 255) becomes MASTER at once,
     // anyone else BACKUP with Master_Down_Timer = Master_Down_Interval; FAULT instead if
     // on_fault(true) came before. Ignored unless in INIT.
     std::vector<Action> on_start(TimePoint now);
@@ -84,7 +85,8 @@ public:
     // here: wrong VRID, our own address as source, any advert while INIT or FAULT, and
     // any advert while we are the address owner (§7.1). BACKUP follows §6.4.2, MASTER
     // §6.4.3; a MASTER that hears a lower-priority master (split brain healing) answers
-    // with an advert at once and a fresh round of gratuitous ARP.
+    // with an advert and a fresh round of gratuitous ARP, each at most once per
+    // advert_interval (counted from the last one sent), so a flood cannot amplify.
     std::vector<Action> on_advert(const Advert& advert, TimePoint now);
 
     // A timer armed by an earlier ArmTimer fired. A cancelled or superseded timer is
@@ -115,7 +117,7 @@ public:
     uint8_t priority() const { return priority_; }
     const VrrpInstanceConfig& config() const { return config_; }
 
-    // RFC 5798 §6.1. Master_Adver_Interval is learned from the master's adverts while
+    // RFC 9568 §6.1. Master_Adver_Interval is learned from the master's adverts while
     // BACKUP and is our own Advertisement_Interval otherwise.
     Duration master_adver_interval() const { return master_adver_interval_; }
     // Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256
@@ -136,6 +138,8 @@ private:
     void transition(std::vector<Action>& out, VrrpState to, std::string reason);
     void arm(std::vector<Action>& out, TimerKind kind, TimePoint at);
     void cancel(std::vector<Action>& out, TimerKind kind);
+    void send_advert(std::vector<Action>& out, TimePoint now);  // at our priority; remembered
+    void send_garp(std::vector<Action>& out, TimePoint now);    // one round; remembered
     void start_garp_rounds(std::vector<Action>& out, TimePoint now);
     void arm_next_garp(std::vector<Action>& out, TimePoint now);
     void enter_master(std::vector<Action>& out, TimePoint now, std::string reason);
@@ -152,6 +156,10 @@ private:
     Ipv4 master_address_ = 0;
     std::array<std::optional<TimePoint>, kTimerKindCount> deadlines_;
     int garp_rounds_left_ = 0;
+    // When we last advertised at our priority and last sent a round of gratuitous ARP:
+    // answers to lower-priority adverts are limited to one of each per interval.
+    std::optional<TimePoint> last_advert_sent_;
+    std::optional<TimePoint> last_garp_round_;
     // BACKUP with preempt_delay: until then a lower-priority master is still honoured.
     std::optional<TimePoint> preempt_deadline_;
     bool faulted_ = false;

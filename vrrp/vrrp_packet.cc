@@ -1,4 +1,4 @@
-// VRRPv3 IPv4 advertisement codec (RFC 5798 §5, receive checks §7.1). Pure.
+// VRRPv3 IPv4 advertisement codec (RFC 9568 §5, receive checks §7.1). Pure.
 #include "vrrp/vrrp_packet.h"
 
 #include <algorithm>
@@ -49,6 +49,8 @@ const char* to_string(AdvertVerdict verdict) {
         case AdvertVerdict::kBadAddressCount: return "address count is 0";
         case AdvertVerdict::kBadLength: return "length does not match address count";
         case AdvertVerdict::kBadChecksum: return "bad checksum";
+        case AdvertVerdict::kAddressMismatch: return "address list differs from ours";
+        case AdvertVerdict::kUnknownPeer: return "source is not a unicast peer";
     }
     return "unknown";
 }
@@ -65,12 +67,14 @@ const char* to_label(AdvertVerdict verdict) {
         case AdvertVerdict::kBadAddressCount: return "bad_address_count";
         case AdvertVerdict::kBadLength: return "bad_length";
         case AdvertVerdict::kBadChecksum: return "bad_checksum";
+        case AdvertVerdict::kAddressMismatch: return "address_mismatch";
+        case AdvertVerdict::kUnknownPeer: return "unknown_peer";
     }
     return "unknown";
 }
 
 uint16_t vrrp_checksum(Ipv4 source, Ipv4 destination, std::span<const uint8_t> vrrp) {
-    // RFC 5798 §5.2.8: the pseudo-header of the IP version in use; for IPv4 that is
+    // RFC 9568 §5.2.8: the pseudo-header of the IP version in use; for IPv4 that is
     // source, destination, zero, protocol and upper-layer length (as for UDP/TCP).
     uint32_t sum = (source >> 16) + (source & 0xffff) + (destination >> 16) +
                    (destination & 0xffff) + kIpProtoVrrp + uint32_t(vrrp.size());
@@ -98,14 +102,14 @@ DecodedAdvert decode_advert(std::span<const uint8_t> packet) {
     if (packet.size() > total_len && packet.size() > kEthernetMinPayload)
         return fail(AdvertVerdict::kBadLength);
     if (packet[9] != kIpProtoVrrp) return fail(AdvertVerdict::kBadProtocol);
-    // RFC 5798 §7.1: MUST verify TTL 255, so an advert from beyond the LAN is dropped.
+    // RFC 9568 §7.1: MUST verify TTL 255, so an advert from beyond the LAN is dropped.
     if (packet[8] != kVrrpTtl) return fail(AdvertVerdict::kBadTtl);
 
     const Ipv4 source = load32(&packet[12]);
     const Ipv4 destination = load32(&packet[16]);
     const auto vrrp = packet.subspan(ihl, total_len - ihl);
 
-    // RFC 5798 §7.1, in its order: version, complete packet, checksum; type from §5.2.2.
+    // RFC 9568 §7.1, in its order: version, complete packet, checksum; type from §5.2.2.
     if (vrrp.size() < kVrrpHeaderSize) return fail(AdvertVerdict::kTruncated);
     if ((vrrp[0] >> 4) != kVrrpVersion) return fail(AdvertVerdict::kBadVersion);
     if ((vrrp[0] & 0x0f) != kVrrpTypeAdvert) return fail(AdvertVerdict::kBadType);

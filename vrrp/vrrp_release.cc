@@ -15,7 +15,7 @@
 namespace ringlb {
 namespace {
 
-// RFC 5798 §6.4.3 Shutdown: priority 0 tells the backup to take over after Skew_Time
+// RFC 9568 §6.4.3 Shutdown: priority 0 tells the backup to take over after Skew_Time
 // instead of waiting out Master_Down_Interval. Returns how the VIPs go, for the log.
 // Throws std::runtime_error when the raw socket cannot be opened.
 std::string send_stop_advert(const VrrpInstanceConfig& config, const LinkInfo& link) {

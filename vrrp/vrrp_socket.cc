@@ -33,7 +33,7 @@ VrrpSocket VrrpSocket::open(const std::string& interface, int ifindex, bool join
     // Only this interface's adverts come in, and ours go out only there.
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface.c_str(), socklen_t(interface.size())) < 0)
         throw_socket_error(interface, "SO_BINDTODEVICE", errno);
-    // RFC 5798 §5.1.1.3: TTL 255, so a receiver can tell the advert crossed no router.
+    // RFC 9568 §5.1.1.3: TTL 255, so a receiver can tell the advert crossed no router.
     set_int(fd.get(), IPPROTO_IP, IP_TTL, kVrrpTtl, interface, "IP_TTL");
     set_int(fd.get(), IPPROTO_IP, IP_MULTICAST_TTL, kVrrpTtl, interface, "IP_MULTICAST_TTL");
     set_int(fd.get(), IPPROTO_IP, IP_MULTICAST_LOOP, 0, interface, "IP_MULTICAST_LOOP");

@@ -1,4 +1,4 @@
-// The raw IPv4 socket one VRRP instance speaks through (IP protocol 112, RFC 5798 §5.1):
+// The raw IPv4 socket one VRRP instance speaks through (IP protocol 112, RFC 9568 §5.1):
 // bound to one interface, TTL 255, multicast to 224.0.0.18 or unicast to peers. Bytes
 // only; the codec (vrrp_packet.h) builds and judges them.
 #pragma once

@@ -44,8 +44,8 @@ inline std::string format_ipv4_list(const std::vector<Ipv4>& addresses) {
     return text;
 }
 
-inline constexpr uint8_t kVrrpPriorityOwner = 255;  // RFC 5798 §5.2.4: owns the VIPs
-inline constexpr uint8_t kVrrpPriorityStop = 0;     // RFC 5798 §5.2.4: master is leaving
+inline constexpr uint8_t kVrrpPriorityOwner = 255;  // RFC 9568 §5.2.4: owns the VIPs
+inline constexpr uint8_t kVrrpPriorityStop = 0;     // RFC 9568 §5.2.4: master is leaving
 
 // One received advertisement, as decoded from the wire (vrrp_packet.h).
 struct Advert {

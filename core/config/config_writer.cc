@@ -115,6 +115,8 @@ void write_vrrp(std::string& out, const VrrpInstanceConfig& vrrp) {
     w.number_unless_default("garp_repeat", &V::garp_repeat);
     w.duration_unless_default("garp_interval", &V::garp_interval);
     w.duration_unless_default("garp_refresh", &V::garp_refresh);
+    w.unless_default("accept_mismatched_addresses", &V::accept_mismatched_addresses,
+                     [](bool accept) { return accept ? "true" : "false"; });
 }
 
 }  // namespace

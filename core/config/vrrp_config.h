@@ -39,7 +39,8 @@ struct VrrpInstanceConfig {
     // 40950 ms in steps of 10 ms; the config validator enforces that.
     std::chrono::milliseconds advert_interval{1000};
     std::vector<Ipv4Prefix> vips;        // carried in adverts in this order
-    bool preempt = true;                 // RFC 5798 Preempt_Mode
+    std::vector<int> vip_lines;          // the file line of each vip; empty when not read from a file
+    bool preempt = true;                 // RFC 9568 Preempt_Mode
     // With preempt: how long a higher-priority backup keeps honouring a lower-priority
     // master's adverts after it first sees one, before it starts preempting (keepalived's
     // preempt_delay). 0 = preempt at once.
@@ -58,8 +59,12 @@ struct VrrpInstanceConfig {
     // LAN's ARP caches on its MAC; the refresh bounds how long that lasts.
     std::chrono::milliseconds garp_refresh{60000};
     std::string notify;                  // script run on state change; empty = none
+    // Accept adverts whose address list differs from `vips` (RFC 9568 §7.1 lets the
+    // receiver check it; keepalived does). false: such adverts are dropped and counted,
+    // unless they come from an address owner (priority 255).
+    bool accept_mismatched_addresses = false;
     // This host's primary address on `interface`: the source of its adverts and the
-    // tie-breaker between equal priorities (RFC 5798 §6.4.3).
+    // tie-breaker between equal priorities (RFC 9568 §6.4.3).
     Ipv4 primary_address = 0;
     // Line of the [vrrp.NAME] header, for messages about this instance; 0 when the
     // instance was not read from a file.

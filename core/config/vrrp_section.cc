@@ -8,7 +8,7 @@ namespace ringlb {
 
 namespace {
 
-// The VRRP wire carries the interval in 12 bits of centiseconds (RFC 5798 §5.2.7).
+// The VRRP wire carries the interval in 12 bits of centiseconds (RFC 9568 §5.2.7).
 constexpr Millis kMinAdvertInterval{10};
 constexpr Millis kMaxAdvertInterval{40950};
 constexpr Millis kMaxPreemptDelay{3600 * 1000};
@@ -44,6 +44,7 @@ ValueError add_vip(VrrpInstanceConfig& vrrp, const ConfigEntry& entry) {
     if (vrrp.vips.size() == kMaxVips)
         return "more than " + std::to_string(kMaxVips) + " vips (an advertisement carries at most that many)";
     vrrp.vips.push_back(vip);
+    vrrp.vip_lines.push_back(entry.line);
     return std::nullopt;
 }
 
@@ -122,6 +123,7 @@ const ConfigKeyRule<V> kVrrpKeys[] = {
     {"garp_repeat", false, number_key<&V::garp_repeat, 0, kMaxGarpRepeat>},
     {"garp_interval", false, positive_duration_key<&V::garp_interval>},
     {"garp_refresh", false, duration_key<&V::garp_refresh>},
+    {"accept_mismatched_addresses", false, bool_key<&V::accept_mismatched_addresses>},
 };
 
 }  // namespace

@@ -185,7 +185,7 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
             {"ringlb_vrrp_adverts_sent_total", "counter", "VRRP advertisements sent.",
              [](const VrrpMetric& v) { return v.adverts_sent; }},
             {"ringlb_vrrp_adverts_received_total", "counter",
-             "VRRP advertisements received that passed every RFC 5798 section 7.1 check.",
+             "VRRP advertisements received that passed every RFC 9568 section 7.1 check.",
              [](const VrrpMetric& v) { return v.adverts_received; }},
         };
         for (const VrrpSeries& one : series) {
@@ -193,7 +193,7 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
             for (const VrrpMetric& v : extras.vrrp) w.sample(one.name, vrrp_label(v), one.value(v));
         }
         w.family("ringlb_vrrp_adverts_dropped_total", "counter",
-                 "VRRP packets dropped on receipt, by the RFC 5798 section 7.1 check they failed.");
+                 "VRRP packets dropped on receipt, by the RFC 9568 section 7.1 check they failed.");
         for (const VrrpMetric& v : extras.vrrp)
             for (const auto& [reason, count] : v.dropped)
                 w.sample("ringlb_vrrp_adverts_dropped_total",

@@ -29,7 +29,7 @@ struct VrrpMetric {
     int state = 0;               // 0 init, 1 backup, 2 master, 3 fault (DESIGN §8)
     uint64_t transitions = 0;
     uint64_t adverts_sent = 0;
-    uint64_t adverts_received = 0;   // passed every RFC 5798 §7.1 check
+    uint64_t adverts_received = 0;   // passed every RFC 9568 §7.1 check
     // Every drop reason (label, count), zeros included, so rate() has a series from the start.
     std::vector<std::pair<std::string, uint64_t>> dropped;
 };

@@ -19,6 +19,7 @@
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
 #include "core/sched/sched_source_hash.h"
+#include "vrrp/vrrp_check.h"
 
 namespace ringlb {
 
@@ -146,6 +147,12 @@ Result<void> Daemon::reload() {
 }
 
 Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
+    // As --check and start-up: a vip that is a static address of the host is refused.
+    if (std::vector<ConfigError> errors = check_vrrp_static_vips(*next); !errors.empty()) {
+        std::string joined;
+        for (const ConfigError& error : errors) joined += (joined.empty() ? "" : "\n") + error.to_string();
+        return fail(joined);
+    }
     std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();
     if (!previous) return fail("ringlbd is stopping");
@@ -307,7 +314,7 @@ void Daemon::stop() {
         if (auto last = snapshots_.load()) shutdown_listeners(*last, nullptr);
         snapshots_.store(nullptr);
     }
-    // RFC 5798 §6.4.3: a master leaving sends priority 0, so the backup takes
+    // RFC 9568 §6.4.3: a master leaving sends priority 0, so the backup takes
     // over after Skew_Time instead of Master_Down_Interval.
     if (vrrp_) vrrp_->stop_graceful();
     if (control_) control_->stop();

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
         // What only the running host can tell: interfaces and notify scripts exist.
         for (auto& error : check_vrrp_interfaces(*loaded.config)) loaded.errors.push_back(error);
         for (auto& error : check_vrrp_notify_scripts(*loaded.config)) loaded.errors.push_back(error);
+        for (auto& error : check_vrrp_static_vips(*loaded.config)) loaded.errors.push_back(error);
     }
     if (args.count("check")) {
         for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";

@@ -32,12 +32,12 @@ def wait_for(what, predicate, timeout, step=0.01):
 
 
 def skew_time(priority, advert):
-    """RFC 5798 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256."""
+    """RFC 9568 §6.1: Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256."""
     return (256 - priority) * advert / 256
 
 
 def master_down_interval(priority, advert):
-    """RFC 5798 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time."""
+    """RFC 9568 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time."""
     return 3 * advert + skew_time(priority, advert)
 
 

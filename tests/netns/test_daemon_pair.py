@@ -1,7 +1,7 @@
 """The real balancer pair: two network namespaces each running build/ringlbd with a
 listener on the VIP and a [vrrp.vip1] section, real backends and a client on one bridge.
 Checks that the master serves the VIP, that kill -9, SIGTERM and kill -9 + --release move
-it to the backup in RFC 5798 time, and that ringlbctl and /metrics report the state.
+it to the backup in RFC 9568 time, and that ringlbctl and /metrics report the state.
 
 Root only (ip netns). Traffic stays inside the namespaces created here (10.99.61.0/24);
 they are deleted, and every process in them killed, when the module ends.
@@ -381,7 +381,7 @@ def test_ringlbctl_and_metrics_show_the_state_and_the_transitions(pair):
 
 
 def vrrp_advert(source, destination, ttl=255, spoil_checksum=False):
-    """An RFC 5798 advert for vrid 61 from source, priority 254, one address (the VIP),
+    """An RFC 9568 advert for vrid 61 from source, priority 254, one address (the VIP),
     checksum over the IPv4 pseudo-header (§5.2.8), optionally spoiled."""
     payload = vrrp_wire.vrrp_payload(source, destination, 61, (VIP,), int(ADVERT * 100), priority=254,
                                      checksum_xor=0x0101 if spoil_checksum else 0)
@@ -391,7 +391,7 @@ def vrrp_advert(source, destination, ttl=255, spoil_checksum=False):
 def test_dropped_adverts_are_counted_by_reason_in_ringlbctl_and_metrics(pair):
     target = ADDR["lb2"]
     # Higher priority than lb1, but from beyond a router (TTL 254) or with a bad
-    # checksum: RFC 5798 §7.1 says drop, so lb2 stays BACKUP and counts them.
+    # checksum: RFC 9568 §7.1 says drop, so lb2 stays BACKUP and counts them.
     pair.inject(vrrp_advert(ADDR["sw"], target, ttl=254), target, 5)
     pair.inject(vrrp_advert(ADDR["sw"], target, spoil_checksum=True), target, 3)
 

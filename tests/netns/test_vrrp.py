@@ -1,6 +1,6 @@
 """VRRP between real hosts: two balancers and a client in network namespaces on one
 bridge, each balancer running tests/netns/vrrp_driver (VrrpRunner without the forwarder)
-or keepalived. Failover times are measured against RFC 5798 §6.1 and printed.
+or keepalived. Failover times are measured against RFC 9568 §6.1 and printed.
 
 Root only (ip netns). Traffic stays inside the namespaces created here (10.99.51.0/24);
 they are deleted, and every process in them killed, when the module ends.
@@ -535,6 +535,7 @@ def test_restarted_higher_priority_host_removes_its_leftover_vip_and_preempts(fr
         # the protocol's) until a has added the VIP and b has dropped it.
         _, a_start = a.wait_line(r"status vip1 BACKUP .*reason=start$", SETTLE, since=t0)
         _, a_line = a.wait_line(r"status vip1 MASTER ", SETTLE, since=t0)
+        assert f"reason=preempting master {ADDR['b']} (its priority {PRIO_B} < our {PRIO_A})" in a_line, a_line
         _, b_line = b.wait_line(r"status vip1 BACKUP .*reason=higher priority 200 from 10\.99\.51\.1", SETTLE,
                                 since=t0)
         states.append(max(stamp(a_line), stamp(b_line)) - stamp(a_start))
@@ -562,6 +563,9 @@ def test_tracking_weight_moves_the_vip_and_back(fresh):
     t0 = time.monotonic()
     a.send("track web 0")   # 200 - 150 = 50 < 100: b preempts
     wait_for("b to take the VIP", lambda: lab.vip_hosts() == {"b"}, SETTLE)
+    # b names the mechanism: it preempted a master it still heard, not a silent one.
+    b.wait_line(rf"status vip1 MASTER .*reason=preempting master {re.escape(ADDR['a'])} \(its priority 50 < our 100\)",
+                SETTLE, since=t0)
     # a advertised its lowered priority, b stopped honouring it, and a stepped down for b's.
     a.wait_line(rf"status vip1 BACKUP prio=50 .*reason=higher priority 100 from {re.escape(ADDR['b'])}", SETTLE,
                 since=t0)

@@ -4,7 +4,7 @@ and to each balancer's own address while a (priority 200) is master and b (100) 
 random garbage, TTL other than 255, VRRPv2 with authentication, wrong type, no
 addresses, a length that disagrees with the count, truncated, a higher priority with a
 bad checksum, a priority 0 with a bad checksum, another VRID. Each is counted by the
-VRRP runner under its RFC 5798 §7.1 reason (vrrp_driver's "dropped" command) or, for
+VRRP runner under its RFC 9568 §7.1 reason (vrrp_driver's "dropped" command) or, for
 another VRID, received and ignored; no state changes. Then the master is killed while
 the garbage keeps coming: the backup still takes over within Master_Down_Interval.
 A valid higher-priority advert from the same injector does move the state: the
@@ -100,7 +100,7 @@ def ip_packet(destination, payload, ttl=255):
 
 
 def expected_verdict(payload):
-    """RFC 5798 §7.1 checks in vrrp_packet.cc's order, for a packet that arrives with
+    """RFC 9568 §7.1 checks in vrrp_packet.cc's order, for a packet that arrives with
     TTL 255 from SOURCE: the reference the random garbage is judged against."""
     if len(payload) < 8:
         return TRUNCATED

@@ -1,5 +1,5 @@
 """VRRP packets built by hand for the netns tests that inject them (test_vrrp_garbage,
-test_daemon_pair): an RFC 5798 advert with its checksum, optionally spoiled, inside an
+test_daemon_pair): an RFC 9568 advert with its checksum, optionally spoiled, inside an
 IPv4 header for a raw IPPROTO_RAW socket."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def checksum(data):
 
 def vrrp_payload(source, destination, vrid, addresses, interval_cs, priority=250, version=3, kind=1, count=None,
                  extra=b"", checksum_xor=0, pseudo_header=True):
-    """A VRRP advert (RFC 5798 §5.1) from source, checksum over the IPv4 pseudo-header
+    """A VRRP advert (RFC 9568 §5.1) from source, checksum over the IPv4 pseudo-header
     (§5.2.8), optionally spoiled: checksum_xor flips checksum bits; pseudo_header=False
     sums the VRRP bytes alone, as VRRPv2 did; count overrides the count field; extra is
     appended after the addresses (and covered by the checksum)."""

@@ -60,6 +60,7 @@ notify = /usr/local/bin/vrrp-notify
 garp_repeat = 0
 garp_interval = 250ms
 garp_refresh = 0
+accept_mismatched_addresses = true
 
 [vrrp.second]
 interface = eth1
@@ -98,6 +99,7 @@ TEST(VrrpSection, OmittedKeysTakeTheDefaultsOfTheModel) {
     expected.interface = "eth0";
     expected.vrid = 7;
     expected.vips = {{make_ipv4(10, 0, 0, 100), 24}};
+    expected.vip_lines = {4};
     ASSERT_EQ(result.config->vrrp.size(), 1u);
     EXPECT_EQ(result.config->vrrp[0], expected);
     EXPECT_EQ(expected.priority, 100);
@@ -116,6 +118,7 @@ TEST(VrrpSection, EveryKeyIsReadIntoTheModel) {
     EXPECT_EQ(v.vips, (std::vector<Ipv4Prefix>{{make_ipv4(192, 0, 2, 100), 24},
                                                {make_ipv4(192, 0, 2, 101), 32},
                                                {make_ipv4(198, 51, 100, 7), 30}}));
+    EXPECT_EQ(v.vip_lines, (std::vector<int>{10, 11, 12}));  // for FILE:LINE of a refused vip
     EXPECT_FALSE(v.preempt);
     EXPECT_EQ(v.preempt_delay, milliseconds(90000));
     EXPECT_EQ(v.unicast_peers, (std::vector<Ipv4>{make_ipv4(192, 0, 2, 3), make_ipv4(192, 0, 2, 4)}));
@@ -126,6 +129,8 @@ TEST(VrrpSection, EveryKeyIsReadIntoTheModel) {
     EXPECT_EQ(v.garp_repeat, 0);
     EXPECT_EQ(v.garp_interval, milliseconds(250));
     EXPECT_EQ(v.garp_refresh, milliseconds(0));
+    EXPECT_TRUE(v.accept_mismatched_addresses);
+    EXPECT_FALSE(result.config->vrrp[1].accept_mismatched_addresses);
     EXPECT_EQ(result.config->vrrp[1].advert_interval, milliseconds(10));
 }
 

@@ -40,7 +40,7 @@ TEST(Garp, OnlyMacAndVipChangeBetweenFrames) {
 }
 
 TEST(Garp, VirtualRouterMacIsIanaPrefixPlusVrid) {
-    // RFC 5798 §7.3: 00-00-5E-00-01-{VRID}
+    // RFC 9568 §7.3: 00-00-5E-00-01-{VRID}
     EXPECT_EQ(virtual_router_mac(51), (MacAddress{0x00, 0x00, 0x5e, 0x00, 0x01, 0x33}));
     EXPECT_EQ(virtual_router_mac(255), (MacAddress{0x00, 0x00, 0x5e, 0x00, 0x01, 0xff}));
 }

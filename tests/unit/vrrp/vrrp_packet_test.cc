@@ -97,7 +97,7 @@ TEST(VrrpChecksum, MatchesTheValueKeepalivedPutOnTheWire) {
 
 TEST(VrrpChecksum, IncludesTheIpv4PseudoHeader) {
     const Bytes payload = from_hex("3133960100640000" "0a630764");
-    // VRRPv2-style (payload only) would give 0x26a0; RFC 5798 §5.2.8 adds the pseudo-header.
+    // VRRPv2-style (payload only) would give 0x26a0; RFC 9568 §5.2.8 adds the pseudo-header.
     EXPECT_NE(vrrp_checksum(kHostA, kVrrpMulticastGroup, payload), 0x26a0);
     EXPECT_NE(vrrp_checksum(kHostA, kVrrpMulticastGroup, payload),
               vrrp_checksum(kHostA, kHostB, payload));
@@ -120,7 +120,7 @@ TEST(VrrpChecksum, OverAnEncodedAdvertSumsToZero) {
 
 // ---------------------------------------------------------------- encode / decode
 
-TEST(VrrpCodec, EncodesTheRfc5798Layout) {
+TEST(VrrpCodec, EncodesTheRfc9568Layout) {
     Advert a = sample_advert();
     a.addresses.push_back(make_ipv4(192, 0, 2, 7));
     const Bytes vrrp = encode_advert(a);
