@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -19,6 +20,7 @@
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
 #include "core/sched/sched_source_hash.h"
+#include "vrrp/instance_reload_plan.h"
 
 namespace ringlb {
 
@@ -158,7 +160,8 @@ Result<void> Daemon::apply_config(std::shared_ptr<const Config> next, ReloadPlan
     auto built = build_snapshot(next, previous.get(), OnBindFailure::kRefuseAll);
     if (!built) return fail(built.error());
     // Last of what can fail: the VRRP thread applies all of it or nothing.
-    if (next->vrrp != config_->vrrp)
+    const auto vrrp_steps = plan_instance_reload(config_->vrrp, next->vrrp);
+    if (std::ranges::any_of(vrrp_steps, [](const auto& step) { return step.kind != InstanceReload::kKeep; }))
         if (Result<void> vrrp = apply_vrrp(next->vrrp); !vrrp) return fail(vrrp.error());
     std::shared_ptr<const RuntimeSnapshot> snapshot = std::move(*built);
     if (Result<void> level = set_log_level(next->global.log_level); !level)

@@ -217,8 +217,8 @@ def test_priority_lowered_on_the_master_below_the_peer_hands_the_vip_over(pair):
 def test_a_vip_added_on_the_master_is_held_answered_and_announced_then_removed(pair):
     assert pair.connect(VIP_EXTRA, dp.PORT) == ""  # nobody holds it yet
     before = {h: pair.transitions(h) for h in dp.BALANCERS}
-    for h in dp.BALANCERS:
-        pair.write_config(h, vip1=f"vip = {VIP_EXTRA}/24\n")
+    for h in dp.BALANCERS:  # and faster gratuitous ARP rounds, so that they show within the sniff
+        pair.write_config(h, vip1=f"vip = {VIP_EXTRA}/24\ngarp_repeat = 4\ngarp_interval = 200ms\n")
     started = time.monotonic()
     p = pair.sniffer(2)
     for h in ("lb1", "lb2"):
@@ -229,7 +229,9 @@ def test_a_vip_added_on_the_master_is_held_answered_and_announced_then_removed(p
     # Answered: lb1 has no listener on that address, so it resets the connection.
     wait_for("the new VIP to answer", lambda: pair.connect(VIP_EXTRA, dp.PORT) == "refused", SETTLE, 0.05)
     lines = ReloadPair.sniffed(p, started)
-    assert any(line.startswith("arp ") and f"spa={VIP_EXTRA}" in line for line in lines), lines[-20:]
+    garps = [line for line in lines if line.startswith("arp ") and f"spa={VIP_EXTRA}" in line]
+    assert len(garps) >= 3, lines[-20:]  # one round at once, then garp_interval (200 ms) apart
+    assert min(float(b.split()[1]) - float(a.split()[1]) for a, b in zip(garps, garps[1:])) > 0.1, garps
     assert any(f"addrs={VIP},{VIP_EXTRA}" in line for line in lines if line.startswith("vrrp ")), lines[-20:]
 
     for h in dp.BALANCERS:
@@ -286,6 +288,32 @@ def test_an_interface_change_restarts_the_instance_and_the_reply_says_so(pair):
     assert pair.state("lb1") == "MASTER" and pair.state("lb2") == "BACKUP"
     assert not pair.holds("lb2", VIP_ETH1, "eth1")
     assert re.search(r"vrrp vip1: interface or vrid changed: stopping, then starting again", pair.log("lb1"))
+
+
+def test_a_vrid_change_restarts_the_instance_under_its_new_vrid(pair):
+    for h in dp.BALANCERS:
+        pair.edit(h, "vrid = 61\n", "vrid = 63\n")
+    out = pair.ctl("lb1", "reload")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"^vrrp\.vip1\.vrid\s+61\s+63\s+restarted", out.stdout, re.M), out.stdout
+    assert pair.ctl("lb2", "reload").returncode == 0
+    wait_for("lb1 to be master again", lambda: pair.state("lb1") == "MASTER" and pair.holds("lb1", VIP), SETTLE, 0.05)
+    p = pair.sniffer(1)
+    lines = [line for line in ReloadPair.sniffed(p) if line.startswith("vrrp ")]
+    assert lines and all(" vrid=63 " in line for line in lines), lines[-5:]
+    assert pair.state("lb2") == "BACKUP"
+
+
+def test_preempt_delay_holds_a_higher_backup_back_for_that_long(pair):
+    pair.write_config("lb2", vip1="preempt_delay = 1500ms\n")
+    pair.edit("lb2", "priority = 100\n", "priority = 200\n")
+    reloaded = time.monotonic()
+    log = pair.sighup("lb2")
+    assert "config change: vrrp.vip1.preempt_delay (default) -> 1500ms: applied" in log, log
+    wait_for("lb2 to preempt", lambda: pair.state("lb2") == "MASTER", SETTLE, 0.02)
+    # Never before the delay: it starts when lb2 first hears lb1 at a lower priority.
+    assert time.monotonic() - reloaded >= 1.5
+    wait_for("lb1 to step down", lambda: pair.state("lb1") == "BACKUP", SETTLE, 0.05)
 
 
 def test_advert_interval_source_address_and_unicast_peer_change_what_goes_on_the_wire(pair):
