@@ -388,3 +388,31 @@ def test_a_reload_naming_a_missing_interface_is_refused_and_changes_nothing(pair
     assert "interface eth9 does not exist" in out.stderr, out.stderr
     assert pair.status("lb1", "vip2") is None
     assert pair.state("lb1") == "MASTER" and pair.holds("lb1", VIP)
+
+
+def test_vrrp_sections_added_to_a_daemon_started_without_any_start_the_vrrp_thread(pair):
+    for h in dp.BALANCERS:
+        pair.kill(h, signal.SIGKILL)
+    clean_addresses(pair)
+    for h in dp.BALANCERS:
+        pair.write_config(h)
+        text = Path(pair.conf(h)).read_text()
+        Path(pair.conf(h)).write_text(text[:text.index("[vrrp.vip1]")])
+        pair.start(h)
+    for h in dp.BALANCERS:
+        wait_for(f"{h}'s control socket", lambda h=h: pair.ctl(h, "status").returncode == 0, SETTLE, 0.05)
+        assert pair.ctl(h, "vrrp", "status").stderr.strip() == "ringlbctl: vrrp not configured"
+    for h in dp.BALANCERS:
+        pair.write_config(h)
+        log = pair.sighup(h)
+        assert "config change: vrrp.vip1 (default) -> added: applied: instance vip1 started in BACKUP" in log, log
+    wait_for("lb1 to own the VIP", lambda: pair.vip_hosts() == {"lb1"}, SETTLE)
+    wait_for("the client to be served through lb1", lambda: pair.served_by() == "lb1", SETTLE, 0.05)
+    assert pair.state("lb2") == "BACKUP"
+    # Every section removed again: the instances stop, the thread idles with none.
+    for h in dp.BALANCERS:
+        text = Path(pair.conf(h)).read_text()
+        Path(pair.conf(h)).write_text(text[:text.index("[vrrp.vip1]")])
+        pair.sighup(h)
+    wait_for("the VIP to leave both hosts", lambda: pair.vip_hosts() == set(), SETTLE)
+    assert json.loads(pair.ctl("lb1", "--json", "status").stdout)["vrrp"] == []
