@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -94,6 +93,10 @@ class ReloadPair(dp.Pair):
         text = text.replace("[global]\nworkers = 1\n", "[global]\n" + (glob or "workers = 1\n"))
         Path(self.conf(h)).write_text(text + vip1 + sections)
 
+    def kill_all(self):
+        for h in list(self.daemons):
+            self.kill(h, signal.SIGKILL)
+
     def edit(self, h, old, new):
         """Replaces text in h's config file (it must be there)."""
         text = Path(self.conf(h)).read_text()
@@ -139,17 +142,7 @@ class ReloadPair(dp.Pair):
 
 @pytest.fixture(scope="module")
 def lab():
-    for binary in (dp.RINGLBD, dp.RINGLBCTL):
-        if not binary.exists():
-            pytest.fail(f"{binary} is missing: run make -j2 first")
-    with tempfile.TemporaryDirectory(prefix="ringlb-reload.") as tmp:
-        os.chmod(tmp, 0o755)
-        pair = ReloadPair(tmp)
-        try:
-            pair.build()
-            yield pair
-        finally:
-            pair.destroy()
+    yield from dp.module_lab(ReloadPair, "ringlb-reload.")
 
 
 def clean_addresses(lab):
@@ -169,8 +162,7 @@ def pair(lab):
     try:
         yield lab
     finally:
-        for h in list(lab.daemons):
-            lab.kill(h, signal.SIGKILL)
+        lab.kill_all()
         clean_addresses(lab)
 
 
