@@ -165,6 +165,22 @@ std::string render_vrrp(const json& r) {
     return t.render();
 }
 
+// The message, then one row per changed setting: what it was, what it is, and what the
+// reload did about it (applied, needs a restart, instance restarted).
+std::string render_reload(const json& r) {
+    std::string out = r.value("message", std::string("done")) + "\n";
+    if (!r.contains("changes") || !r["changes"].is_array() || r["changes"].empty()) return out;
+    auto value_text = [](const json& change, const char* key) {
+        std::string text = change.value(key, std::string());
+        return text.empty() ? std::string("-") : text;
+    };
+    Table t({"SETTING", "FROM", "TO", "RESULT", "DETAIL"});
+    for (const json& change : r["changes"])
+        t.add({change.value("setting", std::string("?")), value_text(change, "from"), value_text(change, "to"),
+               change.value("result", std::string("?")), change.value("detail", std::string())});
+    return out + t.render();
+}
+
 }  // namespace
 
 Table& Table::numeric(std::vector<size_t> columns) {
@@ -228,6 +244,7 @@ std::string render_response(CommandKind kind, const json& response) {
         case CommandKind::kListenerShow: return render_listener_show(response);
         case CommandKind::kStats: return render_stats(response);
         case CommandKind::kVrrpStatus: return render_vrrp(response);
+        case CommandKind::kReload: return render_reload(response);
         default: break;
     }
     std::string message = response.value("message", "done");

@@ -40,11 +40,12 @@ std::vector<ActionStep> plan_action_steps(const VrrpInstance& fsm, const std::ve
                                emit(steps, SendAdvertTo{destination,
                                                         encode_advert(fsm.build_advert(send.priority, destination))});
                        },
-                       [&](const AddVip&) {
-                           for (const Ipv4Prefix& vip : config.vips) emit(steps, AddAddress{vip});
+                       [&](const AddVip& add) {
+                           for (const Ipv4Prefix& vip : add.only.value_or(config.vips)) emit(steps, AddAddress{vip});
                        },
-                       [&](const RemoveVip&) {
-                           for (const Ipv4Prefix& vip : config.vips) emit(steps, RemoveAddress{vip});
+                       [&](const RemoveVip& remove) {
+                           for (const Ipv4Prefix& vip : remove.only.value_or(config.vips))
+                               emit(steps, RemoveAddress{vip});
                        },
                        [&](const SendGarp&) {
                            if (!facts.mac) return;  // no Ethernet address: nothing to announce

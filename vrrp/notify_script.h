@@ -29,6 +29,13 @@ public:
     // next queued run. Call whenever busy() — every 50 ms is plenty.
     void poll();
 
+    // A reload changed `notify`: runs not started yet use `path` (empty: none); one in
+    // progress finishes and is reaped as before.
+    void set_path(std::string path) {
+        path_ = std::move(path);
+        if (path_.empty()) queued_.clear();
+    }
+
     // A run is in progress or waiting.
     bool busy() const { return pid_ > 0 || !queued_.empty(); }
 

@@ -145,6 +145,7 @@ void RunnerLoop::main_loop() {
         }
         inputs = mailbox_.inputs();
         if (inputs.stop) return;
+        if (auto next = mailbox_.take_reconfigure()) mailbox_.answer_reconfigure(reconfigure(*next));
         TimePoint now = clock_();
         if (links_changed || now >= next_link_check_) {
             check_links();
@@ -155,6 +156,7 @@ void RunnerLoop::main_loop() {
         for (auto& instance : instances_) apply_health(*instance, inputs, now);
         fire_due_timers();
         for (auto& instance : instances_) instance->notify.poll();
+        poll_retired();
         publish_status();
     }
 }
@@ -308,6 +310,7 @@ void RunnerLoop::arm_timerfd() {
         if (auto deadline = instance->timers.earliest()) next = std::min(next, *deadline);
         if (instance->notify.busy()) next = std::min(next, now + kNotifyPollInterval);
     }
+    if (!retired_.empty()) next = std::min(next, now + kNotifyPollInterval);
     // Relative to the injected clock's now, so any clock works; a deadline already past
     // still wants a wake-up (an all-zero value would disarm the timer).
     const int64_t delay_ns = std::max<int64_t>(std::chrono::nanoseconds(next - now).count(), 1);
@@ -316,6 +319,17 @@ void RunnerLoop::arm_timerfd() {
     spec.it_value.tv_nsec = delay_ns % 1000000000;
     if (::timerfd_settime(timer_fd_.get(), 0, &spec, nullptr) < 0)
         throw std::runtime_error(std::string("timerfd_settime: ") + std::strerror(errno));
+}
+
+void RunnerLoop::register_socket(uint32_t index) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u64 = epoll_tag(WakeSource::kSocket, index);
+    const int fd = instances_[index]->socket.fd();
+    if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &event) == 0) return;
+    if (errno == ENOENT && ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) == 0) return;
+    spdlog::error("vrrp {}: epoll_ctl: {}; its adverts are not read", instances_[index]->config.name,
+                  std::strerror(errno));
 }
 
 void RunnerLoop::publish_status() {

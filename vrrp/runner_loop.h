@@ -33,7 +33,25 @@ public:
     void run() noexcept;
 
 private:
+    // What a reload prepared for one instance before anything changed (runner_reconfigure.cc).
+    struct PreparedStep {
+        std::unique_ptr<RunnerInstance> fresh;  // added or restarted: the new instance, opened
+        std::optional<VrrpSocket> socket;       // updated: peers switched multicast <-> unicast
+        Ipv4 primary = 0;                       // updated: the source address from now on
+    };
+
     void main_loop();
+    // A reload's new instance list (as configured): prepared (anything that can fail),
+    // then carried out, per plan_instance_reload. A failure changes nothing.
+    Result<void> reconfigure(const std::vector<VrrpInstanceConfig>& next);
+    PreparedStep prepare_update(size_t running, const VrrpInstanceConfig& next_config,
+                                const std::vector<VrrpInstanceConfig>& next);
+    void update_instance(RunnerInstance& instance, const VrrpInstanceConfig& configured, PreparedStep& prepared,
+                         const RunnerInputs& inputs, TimePoint now);
+    // (Re-)registers instance `index`'s socket with epoll under its current index.
+    void register_socket(uint32_t index);
+    // Removed instances whose INIT notify run has not finished yet.
+    void poll_retired();
     void shutdown();
     void apply_health(RunnerInstance& instance, const RunnerInputs& inputs, TimePoint now);
     void check_links();
@@ -48,6 +66,7 @@ private:
     RunnerMailbox& mailbox_;
     VrrpClock clock_;
     std::vector<std::unique_ptr<RunnerInstance>> instances_;
+    std::vector<std::unique_ptr<RunnerInstance>> retired_;  // stopped by a reload, notify still running
     std::optional<NetlinkRoute> netlink_;
     std::optional<LinkWatch> link_watch_;
     GarpSender garp_;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace ringlb {
 
@@ -67,8 +68,52 @@ void RunnerMailbox::publish(std::vector<VrrpInstanceStatus> status) {
 }
 
 void RunnerMailbox::publish_thread_failed(const std::string& why) {
+    {
+        std::lock_guard lock(mutex_);
+        mark_thread_failed(status_, why);
+        thread_failed_ = why.empty() ? "failed" : why;
+    }
+    answered_.notify_all();
+}
+
+Result<void> RunnerMailbox::reconfigure(std::vector<VrrpInstanceConfig> next, std::chrono::milliseconds timeout) {
+    {
+        std::unique_lock lock(mutex_);
+        if (!thread_failed_.empty()) return fail("vrrp: the VRRP thread has stopped (" + thread_failed_ + ")");
+        if (inputs_.stop) return fail("vrrp: stopping");
+        reconfigure_ = std::move(next);
+        reconfigured_.reset();
+    }
+    wake();
+    std::unique_lock lock(mutex_);
+    const bool answered = answered_.wait_for(lock, timeout, [&] { return reconfigured_ || !thread_failed_.empty(); });
+    if (reconfigured_) {
+        Result<void> outcome = std::move(*reconfigured_);
+        reconfigured_.reset();
+        return outcome;
+    }
+    // Not taken yet: withdrawn, so that it is not applied behind the caller's back.
+    const bool withdrawn = reconfigure_.has_value();
+    reconfigure_.reset();
+    if (!thread_failed_.empty()) return fail("vrrp: the VRRP thread has stopped (" + thread_failed_ + ")");
+    (void)answered;
+    return fail(withdrawn ? "vrrp: the VRRP thread did not take the new instances within " +
+                                std::to_string(timeout.count()) + " ms; nothing changed"
+                          : "vrrp: the VRRP thread did not finish applying the new instances within " +
+                                std::to_string(timeout.count()) + " ms; see the log for what it did");
+}
+
+std::optional<std::vector<VrrpInstanceConfig>> RunnerMailbox::take_reconfigure() {
     std::lock_guard lock(mutex_);
-    mark_thread_failed(status_, why);
+    return std::exchange(reconfigure_, std::nullopt);
+}
+
+void RunnerMailbox::answer_reconfigure(Result<void> outcome) {
+    {
+        std::lock_guard lock(mutex_);
+        reconfigured_ = std::move(outcome);
+    }
+    answered_.notify_all();
 }
 
 std::vector<VrrpInstanceStatus> RunnerMailbox::status() const {

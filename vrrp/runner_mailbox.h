@@ -3,11 +3,15 @@
 // an eventfd that wakes the VRRP thread when an input changes.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/base/unique_fd.h"
 #include "vrrp/runner_status.h"
 
@@ -37,6 +41,15 @@ public:
     void set_forwarder_stuck(bool stuck);
     void request_stop();
 
+    // Daemon thread (reload): hands the VRRP thread the new instance list, as configured,
+    // and waits up to `timeout` for its answer: applied, or why nothing changed. One
+    // request at a time (the daemon serialises reloads).
+    Result<void> reconfigure(std::vector<VrrpInstanceConfig> next, std::chrono::milliseconds timeout);
+
+    // VRRP thread: the list waiting to be applied, once; then answer_reconfigure.
+    std::optional<std::vector<VrrpInstanceConfig>> take_reconfigure();
+    void answer_reconfigure(Result<void> outcome);
+
     // VRRP thread.
     RunnerInputs inputs() const;
     void publish(std::vector<VrrpInstanceStatus> status);
@@ -51,6 +64,10 @@ private:
 
     mutable std::mutex mutex_;
     RunnerInputs inputs_;
+    std::optional<std::vector<VrrpInstanceConfig>> reconfigure_;  // waiting for the VRRP thread
+    std::optional<Result<void>> reconfigured_;                     // its answer
+    std::string thread_failed_;                                    // set once the thread died
+    std::condition_variable answered_;
     std::vector<VrrpInstanceStatus> status_;
     UniqueFd wake_fd_;
 };

@@ -42,39 +42,47 @@ void remove_stale_vips(NetlinkRoute& netlink, const VrrpInstanceConfig& config, 
 
 }  // namespace
 
+std::unique_ptr<RunnerInstance> open_instance(const VrrpInstanceConfig& configured, const LinkInfo& link,
+                                              std::span<const Ipv4Prefix> not_sources, NetlinkRoute& netlink) {
+    VrrpInstanceConfig config = configured;
+    const auto addresses = value_or_throw(config, netlink.ipv4_addresses(link.ifindex));
+    config.primary_address = value_or_throw(config, advert_source_address(config, addresses, not_sources));
+    auto instance = std::make_unique<RunnerInstance>(config);
+    instance->ifindex = link.ifindex;
+    instance->mac = link.mac;
+    instance->socket = VrrpSocket::open(config.interface, link.ifindex, config.unicast_peers.empty());
+    instance->interface_fault = interface_fault(config.interface, link, link.ifindex, addresses, config.primary_address);
+    instance->applied.effective_priority = config.priority;
+    spdlog::info("vrrp {}: vrid {} priority {} on {} from {}, {} {}", config.name, config.vrid, config.priority,
+                 config.interface, format_ipv4(config.primary_address),
+                 config.unicast_peers.empty() ? "multicast" : "unicast to",
+                 config.unicast_peers.empty() ? format_ipv4(kVrrpMulticastGroup) : format_ipv4_list(config.unicast_peers));
+    return instance;
+}
+
+LinkInfo find_link(const VrrpInstanceConfig& config, NetlinkRoute& netlink) {
+    const std::optional<LinkInfo> link = value_or_throw(config, netlink.get_link(config.interface));
+    if (!link) throw instance_error(config, "interface " + config.interface + " does not exist");
+    return *link;
+}
+
+void remove_stale_vips(const VrrpInstanceConfig& config, int ifindex, NetlinkRoute& netlink) {
+    remove_stale_vips(netlink, config, ifindex, value_or_throw(config, netlink.ipv4_addresses(ifindex)));
+}
+
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink) {
     // Every instance's stale VIPs go before any source address is chosen, so that none
     // of them is taken for this host's own address.
     std::vector<LinkInfo> links;
     for (const VrrpInstanceConfig& config : configs) {
-        const std::optional<LinkInfo> link = value_or_throw(config, netlink.get_link(config.interface));
-        if (!link) throw instance_error(config, "interface " + config.interface + " does not exist");
-        remove_stale_vips(netlink, config, link->ifindex, value_or_throw(config, netlink.ipv4_addresses(link->ifindex)));
-        links.push_back(*link);
+        links.push_back(find_link(config, netlink));
+        remove_stale_vips(config, links.back().ifindex, netlink);
     }
-
     std::vector<std::unique_ptr<RunnerInstance>> instances;
-    for (size_t i = 0; i < configs.size(); ++i) {
-        VrrpInstanceConfig config = configs[i];
-        const LinkInfo& link = links[i];
-        const auto addresses = value_or_throw(config, netlink.ipv4_addresses(link.ifindex));
-        config.primary_address = value_or_throw(
-            config, advert_source_address(config, addresses, vips_on_interface(configs, config.interface)));
-        auto instance = std::make_unique<RunnerInstance>(config);
-        instance->ifindex = link.ifindex;
-        instance->mac = link.mac;
-        instance->socket = VrrpSocket::open(config.interface, link.ifindex, config.unicast_peers.empty());
-        instance->interface_fault =
-            interface_fault(config.interface, link, link.ifindex, addresses, config.primary_address);
-        instance->applied.effective_priority = config.priority;
-        spdlog::info("vrrp {}: vrid {} priority {} on {} from {}, {} {}", config.name, config.vrid, config.priority,
-                     config.interface, format_ipv4(config.primary_address),
-                     config.unicast_peers.empty() ? "multicast" : "unicast to",
-                     config.unicast_peers.empty() ? format_ipv4(kVrrpMulticastGroup)
-                                                  : format_ipv4_list(config.unicast_peers));
-        instances.push_back(std::move(instance));
-    }
+    for (size_t i = 0; i < configs.size(); ++i)
+        instances.push_back(
+            open_instance(configs[i], links[i], vips_on_interface(configs, configs[i].interface), netlink));
     return instances;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "vrrp/runner_instance.h"
@@ -16,6 +17,15 @@ namespace ringlb {
 // std::runtime_error when an interface is missing or has no address to send from,
 // when a VIP cannot be removed (no CAP_NET_ADMIN) or a socket cannot be opened (no
 // CAP_NET_RAW).
+// The pieces, for a reload that adds instances (runner_reconfigure.cc); each throws
+// std::runtime_error naming the instance. The interface as it is now:
+LinkInfo find_link(const VrrpInstanceConfig& config, NetlinkRoute& netlink);
+// The instance's VIPs that an earlier run left on the interface come off:
+void remove_stale_vips(const VrrpInstanceConfig& config, int ifindex, NetlinkRoute& netlink);
+// Its source address (never one of `not_sources`), raw socket and interface facts:
+std::unique_ptr<RunnerInstance> open_instance(const VrrpInstanceConfig& config, const LinkInfo& link,
+                                              std::span<const Ipv4Prefix> not_sources, NetlinkRoute& netlink);
+
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink);
 

@@ -310,4 +310,43 @@ std::vector<Action> VrrpInstance::on_priority_change(int effective_priority, Tim
     return out;
 }
 
+namespace {
+
+// The prefixes of `a` that `b` does not hold (a changed prefix length counts as both
+// removed and added: the kernel names an address by address and length).
+std::vector<Ipv4Prefix> vips_missing_from(const std::vector<Ipv4Prefix>& a, const std::vector<Ipv4Prefix>& b) {
+    std::vector<Ipv4Prefix> out;
+    for (const Ipv4Prefix& vip : a)
+        if (std::find(b.begin(), b.end(), vip) == b.end()) out.push_back(vip);
+    return out;
+}
+
+}  // namespace
+
+std::vector<Action> VrrpInstance::on_reconfigure(VrrpInstanceConfig next, TimePoint now) {
+    std::vector<Action> out;
+    const VrrpInstanceConfig old = std::exchange(config_, std::move(next));
+    if (config_.preempt != old.preempt || config_.preempt_delay != old.preempt_delay) preempt_deadline_.reset();
+    if (state_ == VrrpState::kBackup && master_address_ == 0) master_adver_interval_ = config_.advert_interval;
+    if (state_ != VrrpState::kMaster) return out;
+    master_adver_interval_ = config_.advert_interval;
+    master_address_ = config_.primary_address;
+    const std::vector<Ipv4Prefix> removed = vips_missing_from(old.vips, config_.vips);
+    const std::vector<Ipv4Prefix> added = vips_missing_from(config_.vips, old.vips);
+    if (!removed.empty()) emit(out, RemoveVip{removed});
+    // The advert with the new settings before the new addresses are announced, as on
+    // becoming master.
+    emit(out, SendAdvert{priority_});
+    arm(out, TimerKind::kAdver, now + config_.advert_interval);
+    if (!added.empty()) {
+        emit(out, AddVip{added});
+        start_garp_rounds(out, now);
+    } else if (config_.garp_refresh != old.garp_refresh || config_.garp_interval != old.garp_interval ||
+               config_.garp_repeat != old.garp_repeat) {
+        garp_rounds_left_ = std::min(garp_rounds_left_, std::max(config_.garp_repeat, 0));
+        arm_next_garp(out, now);
+    }
+    return out;
+}
+
 }  // namespace ringlb

@@ -29,14 +29,17 @@ struct SendAdvert {
     uint8_t priority = 0;
     friend bool operator==(const SendAdvert&, const SendAdvert&) = default;
 };
-// Put every configured VIP on the interface.
+// Put every configured VIP on the interface, or only `only` (a reload added them).
 struct AddVip {
+    std::optional<std::vector<Ipv4Prefix>> only;
     friend bool operator==(const AddVip&, const AddVip&) = default;
 };
 // Take every configured VIP off the interface. Emitted on entering BACKUP or FAULT even
 // when the VIPs should already be gone (a crashed previous run may have left them), so
-// the runner treats "not there" as success.
+// the runner treats "not there" as success. With `only`, just those (a reload took them
+// out of the configuration, so they are no longer among the configured VIPs).
 struct RemoveVip {
+    std::optional<std::vector<Ipv4Prefix>> only;
     friend bool operator==(const RemoveVip&, const RemoveVip&) = default;
 };
 // Broadcast one gratuitous ARP per VIP.
@@ -108,6 +111,17 @@ public:
     // configured priority is 255. A MASTER advertises the new value at once, so a
     // preempting backup sees it without waiting an Advertisement_Interval.
     std::vector<Action> on_priority_change(int effective_priority, TimePoint now);
+
+    // A reload changed this instance's configuration; interface and vrid are the same
+    // (the runner restarts the instance otherwise) and primary_address is resolved.
+    // Every key takes effect at once. A MASTER removes the VIPs no longer configured,
+    // adds the new ones with a fresh round of gratuitous ARP, and advertises at once so
+    // the peer sees the new interval, addresses, source or peers; a BACKUP just knows
+    // what it would take. The priority is not changed here: the runner passes the new
+    // effective priority to on_priority_change, as tracking does, so a master whose
+    // priority fell below the peer's is taken over, and a backup whose priority rose
+    // above the master's preempts if allowed (RFC 9568 §6.4.2).
+    std::vector<Action> on_reconfigure(VrrpInstanceConfig next, TimePoint now);
 
     VrrpState state() const { return state_; }
     const std::string& last_transition_reason() const { return last_reason_; }

@@ -45,6 +45,11 @@ void VrrpRunner::stop_graceful() {
     loop_.reset();
 }
 
+Result<void> VrrpRunner::reconfigure(std::vector<VrrpInstanceConfig> instances) {
+    if (!started_ || stopped_) return fail("vrrp: not running");
+    return mailbox_->reconfigure(std::move(instances), std::chrono::milliseconds(5000));
+}
+
 void VrrpRunner::set_tracking(const std::string& listener, bool has_healthy_backend) {
     mailbox_->set_tracking(listener, has_healthy_backend);
 }

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/result.h"
 #include "vrrp/runner_status.h"
 #include "vrrp/vrrp_types.h"
 
@@ -43,6 +44,12 @@ public:
     // instance drops its VIPs, notify scripts get INIT (waited for up to 1 s), and the
     // thread is joined. Idempotent; a no-op before start().
     void stop_graceful();
+
+    // A reload: the new [vrrp.*] sections, as parsed. The VRRP thread applies them
+    // (vrrp/instance_reload_plan.h says what happens to each instance) and answers;
+    // waits for it up to 5 s. On a failure (an interface missing, a source address not
+    // on it, no socket) nothing changed. Daemon thread, after start().
+    Result<void> reconfigure(std::vector<VrrpInstanceConfig> instances);
 
     // Thread-safe inputs from the daemon. A listener never reported counts as healthy.
     void set_tracking(const std::string& listener, bool has_healthy_backend);

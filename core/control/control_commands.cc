@@ -294,10 +294,19 @@ Result<json> run_command(const Request& request, const ControlContext& context) 
             return json{{"instances", context.vrrp_status()}};
         }
         case CommandKind::kReload: {
-            if (Result<void> outcome = context.reload(); !outcome) return fail("reload refused: " + outcome.error());
+            Result<json> outcome = context.reload();
+            if (!outcome) return fail("reload refused: " + outcome.error());
             auto reloaded = context.config();
-            return json{{"message", "reloaded " + reloaded->source_file + ": " +
-                                        std::to_string(reloaded->listeners.size()) + " listener(s)"}};
+            json reply = std::move(*outcome);
+            const size_t changed = reply.contains("changes") ? reply["changes"].size() : 0;
+            const size_t restart = reply.value("needs_restart", size_t(0));
+            reply["message"] = "reloaded " + reloaded->source_file + ": " + std::to_string(reloaded->listeners.size()) +
+                               " listener(s); " +
+                               (changed == 0 ? std::string("nothing changed")
+                                             : std::to_string(changed) + " setting(s) changed, " +
+                                                   std::to_string(changed - restart) + " applied" +
+                                                   (restart ? ", " + std::to_string(restart) + " need a restart" : ""));
+            return reply;
         }
     }
     return fail("unknown command");

@@ -28,7 +28,9 @@ struct ControlContext {
     std::function<nlohmann::json()> status;                            // the body of "status"
     // Edits, validates, applies and persists, or fails with why the change was refused.
     std::function<Result<void>(const ConfigStore::Change&)> update;
-    std::function<Result<void>()> reload;                               // fails with every error
+    // Fails with every error; on success {"changes":[...], "needs_restart":N}, what
+    // became of each changed setting (core/daemon/reload_plan.h).
+    std::function<Result<nlohmann::json>()> reload;
     std::function<nlohmann::json()> vrrp_status;                       // an array, one object per instance
 };
 

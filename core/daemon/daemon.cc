@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -19,6 +20,7 @@
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
 #include "core/sched/sched_source_hash.h"
+#include "vrrp/instance_reload_plan.h"
 #include "vrrp/vrrp_check.h"
 
 namespace ringlb {
@@ -58,6 +60,7 @@ int resolve_worker_count(int configured) {
 Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config)
     : config_path_(store->path()), config_(std::move(config)), store_(std::move(store)) {
     worker_count_ = resolve_worker_count(config_->global.workers);
+    restart_only_ = {worker_count_, config_->global};
     access_log_ = std::make_unique<AccessLog>(worker_count_);
 }
 
@@ -121,7 +124,7 @@ Result<std::shared_ptr<const RuntimeSnapshot>> Daemon::build_snapshot(std::share
     return std::shared_ptr<const RuntimeSnapshot>(std::move(snapshot));
 }
 
-Result<void> Daemon::reload() {
+Result<ReloadPlan> Daemon::reload() {
     notifier_.reloading();
     // A refused file leaves the running configuration: ready again either way.
     struct ReadyAgain {
@@ -129,10 +132,14 @@ Result<void> Daemon::reload() {
         ~ReadyAgain() { notifier.ready(); }
     } ready_again{notifier_};
     // Through the store, so that its copy of the file stays the one running.
-    Result<void> reloaded = store_->reload([this](std::shared_ptr<const Config> next) { return apply_config(next); });
+    ReloadPlan plan;
+    Result<void> reloaded =
+        store_->reload([this, &plan](std::shared_ptr<const Config> next) { return apply_config(next, &plan); });
     if (reloaded) {
-        spdlog::info("reloaded {}: {} listener(s)", config_path_, config()->listeners.size());
-        return reloaded;
+        spdlog::info("reloaded {}: {} listener(s); {} setting(s) changed, {} not applied until a restart",
+                     config_path_, config()->listeners.size(), plan.items.size(),
+                     plan.count(ReloadOutcome::kNeedsRestart));
+        return plan;
     }
     const std::string& error = reloaded.error();
     size_t start = 0;
@@ -143,10 +150,10 @@ Result<void> Daemon::reload() {
         start = end + 1;
     }
     spdlog::error("reload refused; the running configuration stays");
-    return reloaded;
+    return fail(reloaded.error());
 }
 
-Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
+Result<void> Daemon::apply_config(std::shared_ptr<const Config> next, ReloadPlan* plan) {
     // As --check and start-up: a vip that is a static address of the host is refused.
     if (std::vector<ConfigError> errors = check_vrrp_static_vips(*next); !errors.empty()) {
         std::string joined;
@@ -156,20 +163,43 @@ Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
     std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();
     if (!previous) return fail("ringlbd is stopping");
+    ReloadPlan changes = plan_reload(*config_, *next, restart_only_);
     auto built = build_snapshot(next, previous.get(), OnBindFailure::kRefuseAll);
     if (!built) return fail(built.error());
+    // Last of what can fail: the VRRP thread applies all of it or nothing.
+    const auto vrrp_steps = plan_instance_reload(config_->vrrp, next->vrrp);
+    if (std::ranges::any_of(vrrp_steps, [](const auto& step) { return step.kind != InstanceReload::kKeep; }))
+        if (Result<void> vrrp = apply_vrrp(next->vrrp); !vrrp) return fail(vrrp.error());
     std::shared_ptr<const RuntimeSnapshot> snapshot = std::move(*built);
     if (Result<void> level = set_log_level(next->global.log_level); !level)
         spdlog::error("{}; log level unchanged", level.error());  // the parser accepts only known levels
     shutdown_listeners(*previous, snapshot.get());
     publish_admin_states(*snapshot);  // drain/maint hold before any worker sees the snapshot
     snapshots_.store(snapshot);
-    if (next->global.control_socket != config_->global.control_socket || next->global.metrics != config_->global.metrics)
-        spdlog::warn("control_socket and metrics changes take effect when ringlbd restarts");
+    const std::vector<std::string> lines = reload_plan_lines(changes);
+    for (size_t i = 0; i < lines.size(); ++i)
+        spdlog::log(changes.items[i].outcome == ReloadOutcome::kNeedsRestart ? spdlog::level::warn : spdlog::level::info,
+                    "config change: {}", lines[i]);
     config_ = next;
     for (auto& worker : workers_) worker->request_reload();
     if (Result<void> opened = access_log_->configure(next->global.access_log); !opened)
         spdlog::error("{}; access log off", opened.error());
+    if (plan) *plan = std::move(changes);
+    return {};
+}
+
+Result<void> Daemon::apply_vrrp(const std::vector<VrrpInstanceConfig>& next) {
+    if (vrrp_) return vrrp_->reconfigure(next);
+    if (next.empty()) return {};
+    // The first [vrrp.*] sections: the runner starts as it would have at start-up.
+    auto runner = std::make_unique<VrrpRunner>(next);
+    try {
+        runner->start();
+    } catch (const std::exception& failure) {
+        return fail(failure.what());
+    }
+    vrrp_ = std::move(runner);
+    vrrp_live_.store(vrrp_.get());
     return {};
 }
 
@@ -227,7 +257,12 @@ ControlContext Daemon::control_context() {
     context.update = [this](const ConfigStore::Change& change) {
         return store_->update(change, [this](std::shared_ptr<const Config> next) { return apply_config(next); });
     };
-    context.reload = [this] { return reload(); };
+    context.reload = [this]() -> Result<nlohmann::json> {
+        Result<ReloadPlan> plan = reload();
+        if (!plan) return fail(plan.error());
+        return nlohmann::json{{"changes", reload_plan_json(*plan)},
+                              {"needs_restart", plan->count(ReloadOutcome::kNeedsRestart)}};
+    };
     context.vrrp_status = [this] { return vrrp_status_json(); };
     return context;
 }
@@ -247,10 +282,10 @@ void Daemon::periodic(int64_t now_ms) {
             workers_stuck_ = stuck;
             if (stuck) spdlog::error("a worker made no progress for {} ms", kProgressLookMs);
             else spdlog::info("every worker makes progress again");
-            if (vrrp_) vrrp_->set_forwarder_stuck(stuck);
+            if (VrrpRunner* vrrp = vrrp_live_.load()) vrrp->set_forwarder_stuck(stuck);
         }
     }
-    if (vrrp_ && snapshot) {
+    if (VrrpRunner* vrrp = vrrp_live_.load(); vrrp && snapshot) {
         for (const VrrpInstanceConfig& instance : config()->vrrp) {
             if (instance.track_listener.empty()) continue;
             const ListenerEntry* entry = snapshot->find(instance.track_listener);
@@ -258,7 +293,7 @@ void Daemon::periodic(int64_t now_ms) {
             if (entry)
                 for (const BackendRef& backend : entry->runtime->backends)
                     healthy = healthy || backend.state->healthy.load(std::memory_order_relaxed);
-            vrrp_->set_tracking(instance.track_listener, healthy);
+            vrrp->set_tracking(instance.track_listener, healthy);
         }
     }
 }
@@ -277,8 +312,9 @@ nlohmann::json dropped_by_reason(const VrrpRunner::InstanceStatus& s) {
 
 nlohmann::json Daemon::vrrp_status_json() const {
     nlohmann::json instances = nlohmann::json::array();
-    if (!vrrp_) return instances;
-    for (const auto& s : vrrp_->status()) {
+    VrrpRunner* vrrp = vrrp_live_.load();
+    if (!vrrp) return instances;
+    for (const auto& s : vrrp->status()) {
         instances.push_back({{"name", s.name},
                              {"state", to_string(s.state)},
                              {"priority", s.priority},
@@ -295,8 +331,8 @@ nlohmann::json Daemon::vrrp_status_json() const {
 std::string Daemon::metrics_page() const {
     auto snap = snapshot();
     MetricsExtras extras{RINGLB_VERSION, access_log_->lines_written(), access_log_->lines_dropped(), {}};
-    if (vrrp_)
-        for (const auto& s : vrrp_->status()) {
+    if (VrrpRunner* vrrp = vrrp_live_.load())
+        for (const auto& s : vrrp->status()) {
             VrrpMetric metric{s.name, int(s.state), uint64_t(s.transitions), s.adverts_sent, s.adverts_received, {}};
             for (size_t v = size_t(AdvertVerdict::kOk) + 1; v < s.dropped.size(); ++v)
                 metric.dropped.emplace_back(to_label(AdvertVerdict(v)), s.dropped[v]);
@@ -364,6 +400,7 @@ int Daemon::run() {
         // After the workers: a host that becomes master can forward at once.
         vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp);
         vrrp_->start();
+        vrrp_live_.store(vrrp_.get());
     }
     control_->start();
     notifier_.ready(std::to_string(config()->listeners.size()) + " listener(s), " + std::to_string(worker_count_) +

@@ -3,6 +3,7 @@
 // signals into reload and graceful stop.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -13,6 +14,7 @@
 #include "core/config/config_store.h"
 #include "core/control/control_commands.h"
 #include "core/daemon/progress_gate.h"
+#include "core/daemon/reload_plan.h"
 #include "core/daemon/sd_notify.h"
 #include "core/forward/access_log.h"
 #include "core/forward/worker.h"
@@ -44,16 +46,19 @@ public:
     int run();
 
     // Re-reads the config file; an invalid file is logged and changes nothing.
-    // Fails with why it was refused (every FILE:LINE error, one per line).
+    // Fails with why it was refused (every FILE:LINE error, one per line); on success
+    // says what became of every changed setting (also logged, one line each).
     // Thread-safe.
-    Result<void> reload();
+    Result<ReloadPlan> reload();
 
     // Applies `next` live: listeners with an unchanged bind keep their sockets,
     // new ones bind, removed ones stop accepting, backend changes apply to new
     // connections. Strict: if any new listener cannot bind, nothing changes and
     // the failure names it ("bind 192.0.2.100:80: Address already in use").
-    // Thread-safe (control thread, signal thread).
-    Result<void> apply_config(std::shared_ptr<const Config> next);
+    // [vrrp.*] changes go to the VRRP thread, which applies them or refuses them all
+    // (then nothing changes). `plan`, when given, receives what became of every
+    // changed setting. Thread-safe (control thread, signal thread).
+    Result<void> apply_config(std::shared_ptr<const Config> next, ReloadPlan* plan = nullptr);
 
     std::shared_ptr<const RuntimeSnapshot> snapshot() const { return snapshots_.load(); }
     std::shared_ptr<const Config> config() const;
@@ -84,6 +89,9 @@ private:
     // worker still makes progress.
     void periodic(int64_t now_ms);
     nlohmann::json vrrp_status_json() const;
+    // The [vrrp.*] sections of a new config: the running VRRP thread applies them, or
+    // the first sections start it. Under mutex_.
+    Result<void> apply_vrrp(const std::vector<VrrpInstanceConfig>& next);
 
     std::string config_path_;
     mutable std::mutex mutex_;                 // serialises config changes; guards config_
@@ -98,6 +106,9 @@ private:
     std::shared_ptr<ConfigStore> store_;      // the file: reload and ringlbctl's changes
     std::unique_ptr<ControlServer> control_;  // control socket and metrics, own thread
     std::unique_ptr<VrrpRunner> vrrp_;        // VRRP instances, own thread; null without [vrrp.*]
+    // vrrp_ for the threads that do not hold mutex_: a reload may start the runner.
+    std::atomic<VrrpRunner*> vrrp_live_{nullptr};
+    RestartOnlySettings restart_only_;        // what only a restart changes, as running
     std::unique_ptr<ProgressGate> progress_;  // worker heartbeats, looked at once a second
     int64_t next_progress_look_ms_ = 0;
     bool workers_stuck_ = false;

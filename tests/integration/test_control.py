@@ -329,6 +329,28 @@ def test_changes_are_written_to_the_file_and_survive_a_restart(servers, ringlbd,
     assert original != text
 
 
+def test_a_workers_change_is_listed_as_needing_a_restart_and_the_rest_is_applied(servers, ringlbd, sock_of):
+    b1 = servers(harness.name_handler, "b1")
+    port = harness.free_port()
+    daemon = ringlbd({"web": listener(port, [b1.addr])}, workers=1)
+    sock = sock_of(daemon)
+    text = daemon.config_path.read_text()
+    daemon.config_path.write_text(text.replace("workers = 1", "workers = 3").replace("log_level = info",
+                                                                                      "log_level = debug"))
+    done = ctl(sock, "reload")
+    assert done.returncode == 0, done
+    assert "2 setting(s) changed, 1 applied, 1 need a restart" in done.stdout, done.stdout
+    assert re.search(r"^global\.workers\s+1\s+3\s+needs_restart\s+not applied: ringlbd keeps running 1 worker",
+                     done.stdout, re.M), done.stdout
+    assert re.search(r"^global\.log_level\s+-\s+debug\s+applied", done.stdout, re.M), done.stdout
+    assert ctl_json(sock, "status")["workers"] == 1
+    # Reported at every reload while the file and the process disagree, never dropped.
+    again = ctl_json(sock, "reload")
+    assert [(c["setting"], c["result"]) for c in again["changes"]] == [("global.workers", "needs_restart")], again
+    assert again["needs_restart"] == 1
+    assert re.search(r"config change: global\.workers 1 -> 3: not applied", daemon.log()), daemon.log()[-2000:]
+
+
 def test_a_file_edited_on_disk_is_never_overwritten_until_reloaded(servers, ringlbd, sock_of):
     b1 = servers(harness.name_handler, "b1")
     b2 = servers(harness.name_handler, "b2")
@@ -344,7 +366,11 @@ def test_a_file_edited_on_disk_is_never_overwritten_until_reloaded(servers, ring
     assert daemon.config_path.read_text() == edited
 
     done = ctl(sock, "reload")
-    assert done.returncode == 0 and done.stdout == f"reloaded {daemon.config_path}: 1 listener(s)\n", done
+    assert done.returncode == 0, done
+    assert done.stdout.startswith(f"reloaded {daemon.config_path}: 1 listener(s); 1 setting(s) changed, 1 applied\n"
+                                  "SETTING "), done
+    assert re.search(rf"^listener\.web\.backend\s+{b1.addr}\s+{b1.addr}, {b2.addr} weight=4\s+applied", done.stdout,
+                     re.M), done.stdout
     assert [b["address"] for b in ctl_json(sock, "listener", "list")["listeners"][0]["backends"]] == [b1.addr, b2.addr]
     ctl_json(sock, "backend", "add", "web", "127.0.0.1:9")
     assert Path(str(daemon.config_path) + ".bak").read_text() == edited

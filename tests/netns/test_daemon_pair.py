@@ -267,19 +267,25 @@ class Pair:
         return float(m.group(1))
 
 
-@pytest.fixture(scope="module")
-def lab():
+def module_lab(pair_class, prefix):
+    """A module's lab (test_vrrp_reload uses it too): the binaries checked, a pair_class
+    built in a temporary directory, destroyed with it."""
     for binary in (RINGLBD, RINGLBCTL):
         if not binary.exists():
             pytest.fail(f"{binary} is missing: run make -j2 first")
-    with tempfile.TemporaryDirectory(prefix="ringlb-pair.") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         os.chmod(tmp, 0o755)
-        pair = Pair(tmp)
+        pair = pair_class(tmp)
         try:
             pair.build()
             yield pair
         finally:
             pair.destroy()
+
+
+@pytest.fixture(scope="module")
+def lab():
+    yield from module_lab(Pair, "ringlb-pair.")
 
 
 @pytest.fixture

@@ -150,6 +150,18 @@ TEST(Table, AnAcceptedAnswerIsPrintedAsATableAndExitsZero) {
     EXPECT_EQ(output.err, "");
 }
 
+TEST(Table, ReloadListsEveryChangedSettingWithWhatWasDone) {
+    json reply = json::parse(R"({"ok":true,"message":"reloaded x: 1 listener(s); 2 setting(s) changed, 1 applied, 1 need a restart",
+        "needs_restart":1,"changes":[
+        {"setting":"global.workers","from":"1","to":"2","result":"needs_restart","detail":"not applied: 1 worker"},
+        {"setting":"vrrp.v.vip","from":"10.0.0.1/24","to":"","result":"applied","detail":"applied"}]})");
+    EXPECT_EQ(render_response(CommandKind::kReload, reply),
+              "reloaded x: 1 listener(s); 2 setting(s) changed, 1 applied, 1 need a restart\n"
+              "SETTING         FROM         TO  RESULT         DETAIL\n"
+              "global.workers  1            2   needs_restart  not applied: 1 worker\n"
+              "vrrp.v.vip      10.0.0.1/24  -   applied        applied\n");
+}
+
 TEST(Table, ARefusedAnswerGoesToStderrAndExitsOne) {
     CliOutput output = present_answer(CommandKind::kListenerShow, false, R"({"ok":false,"error":"listener 'x' not found"})");
     EXPECT_EQ(output.exit_status, kExitRefused);

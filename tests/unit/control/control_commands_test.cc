@@ -94,13 +94,18 @@ protected:
         context_.snapshot = [this] { return snapshot_; };
         context_.status = [] { return json{{"version", "test"}}; };
         context_.update = [this](const ConfigStore::Change& change) { return store_->update(change, apply()); };
-        context_.reload = [this] { return store_->reload(apply()); };
+        context_.reload = [this]() -> Result<json> {
+            if (Result<void> reloaded = store_->reload(apply()); !reloaded) return fail(reloaded.error());
+            return reload_reply_;
+        };
         context_.vrrp_status = [] { return json::array(); };
     }
     void TearDown() override {
         std::filesystem::remove_all(dir_);
         spdlog::set_level(log_level_);
     }
+
+    json reload_reply_ = json{{"changes", json::array()}, {"needs_restart", 0}};
 
     ConfigStore::Apply apply() {
         return [this](std::shared_ptr<const Config> next) -> Result<void> {
@@ -353,6 +358,19 @@ TEST_F(ControlCommands, ReloadWithABrokenFileReportsFileAndLineAndChangesNothing
     EXPECT_NE(r["error"].get<std::string>().find(path_ + ":2: "), std::string::npos) << r;
     EXPECT_EQ(running_->listeners.size(), 2u);
     EXPECT_EQ(applied_, 0);
+}
+
+TEST_F(ControlCommands, ReloadAnswersWithEveryChangedSettingAndCountsWhatNeedsARestart) {
+    const json changes = json::array(
+        {{{"setting", "global.workers"}, {"from", "1"}, {"to", "2"}, {"result", "needs_restart"}, {"detail", "d"}},
+         {{"setting", "global.log_level"}, {"from", ""}, {"to", "debug"}, {"result", "applied"}, {"detail", "d"}}});
+    reload_reply_ = json{{"changes", changes}, {"needs_restart", 1}};
+    json r = call(R"({"command":"reload"})");
+    ASSERT_EQ(r["ok"], true) << r;
+    EXPECT_EQ(r["changes"], changes);
+    EXPECT_EQ(r["message"], "reloaded " + path_ + ": 2 listener(s); 2 setting(s) changed, 1 applied, 1 need a restart");
+    reload_reply_ = json{{"changes", json::array()}, {"needs_restart", 0}};
+    EXPECT_EQ(call(R"({"command":"reload"})")["message"], "reloaded " + path_ + ": 2 listener(s); nothing changed");
 }
 
 TEST_F(ControlCommands, VrrpStatusWithoutInstancesSaysVrrpIsNotConfigured) {
