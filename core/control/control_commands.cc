@@ -78,6 +78,8 @@ json listener_totals_json(const ListenerEntry* entry) {
     out["rejected_conn_limit"] = totals.rejected_conn_limit;
     out["rejected_rate"] = totals.rejected_rate;
     out["source_untracked"] = totals.source_untracked;
+    out["denied"] = totals.denied;
+    out["drain_closed"] = totals.drain_closed;
     out["active"] = totals.active;
     out["bytes_in"] = totals.bytes_in;
     out["bytes_out"] = totals.bytes_out;
@@ -224,10 +226,12 @@ Result<json> backend_add(const Request& request, const ControlContext& context) 
 
 Result<json> backend_remove(const Request& request, const ControlContext& context) {
     const InetAddr& address = *request.address;
+    Millis drain_timeout{0};
     Result<void> updated = context.update([&](Config& config) -> Result<void> {
         ListenerConfig* listener = find_listener(config, request.listener);
         if (!listener) return fail(not_found(request.listener));
         if (!find_backend(*listener, address)) return fail(not_a_backend(address, request.listener));
+        drain_timeout = listener->drain_timeout;
         if (listener->backends.size() == 1)
             return fail("cannot remove " + address.to_string() + ": it is the last backend of " + request.listener +
                         " (remove the listener instead)");
@@ -236,7 +240,9 @@ Result<json> backend_remove(const Request& request, const ControlContext& contex
     });
     return after_update(context, updated, request.listener,
                         "backend " + address.to_string() + " removed from " + request.listener +
-                            "; its live connections run on");
+                            (drain_timeout.count() == 0
+                                 ? std::string("; its live connections run on (drain_timeout 0)")
+                                 : "; its live connections end within drain_timeout " + format_duration(drain_timeout)));
 }
 
 Result<json> backend_set(const Request& request, const ControlContext& context) {

@@ -18,6 +18,7 @@
 #include "core/control/metrics_http.h"
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
+#include "core/runtime/drain.h"
 #include "core/sched/sched_source_hash.h"
 
 namespace ringlb {
@@ -115,6 +116,7 @@ Result<std::shared_ptr<const RuntimeSnapshot>> Daemon::build_snapshot(std::share
                 runtime->source_limiter = std::make_shared<SourceLimiter>(SourceLimiter::kDefaultMaxSources, seed);
             }
         }
+        if (!lc.allow.empty() || !lc.deny.empty()) runtime->access = std::make_shared<AccessRules>(lc.allow, lc.deny);
         snapshot->listeners.push_back({runtime, sockets});
     }
     return std::shared_ptr<const RuntimeSnapshot>(std::move(snapshot));
@@ -156,6 +158,7 @@ Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
         spdlog::error("{}; log level unchanged", level.error());  // the parser accepts only known levels
     shutdown_listeners(*previous, snapshot.get());
     publish_admin_states(*snapshot);  // drain/maint hold before any worker sees the snapshot
+    follow_drains(*snapshot, previous.get(), monotonic_ms());  // drain_timeout counts from here
     snapshots_.store(snapshot);
     if (next->global.control_socket != config_->global.control_socket || next->global.metrics != config_->global.metrics)
         spdlog::warn("control_socket and metrics changes take effect when ringlbd restarts");
@@ -228,6 +231,12 @@ ControlContext Daemon::control_context() {
 void Daemon::periodic(int64_t now_ms) {
     auto snapshot = snapshots_.load();
     if (snapshot) {
+        {
+            // Under the config lock: a change that removes a backend marks it on the
+            // snapshot it replaces, and this must not unmark it from a stale one.
+            std::lock_guard lock(mutex_);
+            if (auto current = snapshots_.load()) follow_drains(*current, nullptr, now_ms);  // agent's drain; drain's end
+        }
         for (const ListenerEntry& entry : snapshot->listeners)
             if (refresh_listener_maglev(*entry.runtime))
                 spdlog::info("listener {}: Maglev tables rebuilt for the backends now up",

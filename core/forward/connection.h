@@ -52,7 +52,7 @@ enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClos
 // Why a connection ended, for the debug log and the access log.
 enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
-    kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
+    kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError, kDrainTimeout,
 };
 const char* close_reason_name(CloseReason reason) noexcept;
 

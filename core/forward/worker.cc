@@ -15,6 +15,7 @@
 #include "core/base/clock.h"
 #include "core/base/log.h"
 #include "core/base/setup_thread.h"
+#include "core/runtime/drain.h"
 
 namespace ringlb {
 
@@ -221,10 +222,24 @@ void Worker::on_tick() noexcept {
         }
         if (forced) spdlog::info("worker {}: shutdown grace over, closed {} connections", index_, forced);
     }
+    if (draining_backend_count().load(std::memory_order_relaxed) > 0) close_drained();
     // Slots (and fds) freed on other workers are only seen here.
     for (uint32_t i = 0; i < listeners_.size(); ++i)
         if (!listeners_[i]->waiting.empty()) service_queue(i);
     if (!finished()) arm_tick();
+}
+
+// drain_timeout: connections whose backend has drained that long end now. A scan of
+// the table, only while some backend drains; a listener without the key skips it.
+void Worker::close_drained() noexcept {
+    for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
+        Connection& conn = conns_[slot];
+        if ((conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) || !conn.backend) continue;
+        const int64_t since = conn.backend->drain_since_ms.load(std::memory_order_relaxed);
+        if (!drain_expired(since, conn.listener->config.drain_timeout.count(), now_ms_)) continue;
+        bump(conn.listener->stats->worker(index_).drain_closed);
+        close_connection(slot, CloseReason::kDrainTimeout, CloseWith::kFin);
+    }
 }
 
 // ---------------------------------------------------------------- listeners

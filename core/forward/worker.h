@@ -98,6 +98,7 @@ private:
     void on_tick() noexcept;
     void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) noexcept;
     void begin_stop() noexcept;
+    void close_drained() noexcept;  // drain_timeout passed (core/runtime/drain.h)
     bool finished() const noexcept;
 
     // accepting (worker_accept.cc)
@@ -110,6 +111,7 @@ private:
     bool near_fd_limit() const noexcept;                  // estimated free fds below kFdMargin
     void pause_accepting() noexcept;                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, UniqueFd client) noexcept;
+    bool admit_address(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len) noexcept;
     bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
                       bool* tracked) noexcept;
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/base/log.h"
+#include "core/forward/socket_options.h"
 #include "core/forward/source_limiter.h"
 #include "core/forward/worker.h"
 #include "core/sched/maglev.h"
@@ -17,6 +18,12 @@ namespace ringlb {
 namespace {
 
 LogRateLimit source_limit_log;
+LogRateLimit denied_log;
+
+void reset_on_close(int fd) noexcept {
+    linger hard{1, 0};  // the caller's close then sends a RST
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+}
 
 }  // namespace
 
@@ -119,11 +126,13 @@ void Worker::handle_accept_resume(uint32_t listener_slot) noexcept {
 // backend, no connection slot, no access log line; counted per reason.
 bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
                           bool* tracked) noexcept {
-    socklen_t len = sizeof(*peer);
-    // Not connected any more (reset while queued): nothing to limit, it fails on its own.
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) != 0) return true;
-    *peer_len = len;
-    const InetAddr source = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(peer), len);
+    if (*peer_len == 0) {
+        socklen_t len = sizeof(*peer);
+        // Not connected any more (reset while queued): nothing to limit, it fails on its own.
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) != 0) return true;
+        *peer_len = len;
+    }
+    const InetAddr source = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(peer), *peer_len);
     const ListenerConfig& config = wl.runtime->config;
     const SourceLimits limits{config.max_conn_per_source, config.rate_per_source};
     // The loop's millisecond clock: no clock read per accept, and the bucket
@@ -158,8 +167,23 @@ bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* pe
     if (source_limit_log.allow(now_ms_, &suppressed))
         spdlog::warn("listener {}: rejected {}: over {} {} ({} more since last line)", config.name,
                      source.host_string(), reason, limit, suppressed);
-    linger hard{1, 0};  // the caller's close then sends a RST
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+    reset_on_close(fd);
+    return false;
+}
+
+// allow / deny, before anything else: a refused client is reset (RST) at once and
+// touches no backend, no slot, no per-source table; counted as "denied".
+bool Worker::admit_address(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len) noexcept {
+    socklen_t len = sizeof(*peer);
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) == 0) *peer_len = len;
+    const InetAddr client = *peer_len ? InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(peer), len) : InetAddr{};
+    if (wl.runtime->access->admits(client)) return true;
+    bump(wl.runtime->stats->worker(index_).denied);
+    uint64_t suppressed = 0;
+    if (denied_log.allow(now_ms_, &suppressed))
+        spdlog::info("listener {}: denied {} by allow/deny ({} more since last line)", wl.runtime->config.name,
+                     client.host_string(), suppressed);
+    reset_on_close(fd);
     return false;
 }
 
@@ -170,7 +194,9 @@ void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) noexcept {
     sockaddr_storage peer;
     socklen_t peer_len = 0;
     bool tracked = false;
+    if (wl.runtime->access && !admit_address(wl, fd, &peer, &peer_len)) return;
     if (wl.runtime->source_limiter && !admit_source(wl, fd, &peer, &peer_len, &tracked)) return;
+    if (wl.runtime->config.tcp_keepalive) apply_tcp_keepalive(fd, wl.runtime->config);
     uint32_t slot = conns_.allocate();
     Connection& conn = conns_[slot];
     conn.source_tracked = tracked;

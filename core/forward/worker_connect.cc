@@ -11,6 +11,7 @@
 #include "core/base/clock.h"
 #include "core/base/log.h"
 #include "core/forward/proxy_header.h"
+#include "core/forward/socket_options.h"
 #include "core/forward/source_limiter.h"
 #include "core/forward/worker.h"
 #include "core/health/passive_health.h"
@@ -110,6 +111,7 @@ void Worker::connect_next(uint32_t slot) noexcept {
         --fd_waiters_;  // the last one gone: the accept resume timer re-arms accepting
     }
     set_nodelay(fd.get());
+    if (config.tcp_keepalive) apply_tcp_keepalive(fd.get(), config);
     conn.backend_fd = std::move(fd);
     conn.backend_index = index;
     if (index < 64) conn.tried_mask |= uint64_t(1) << index;
