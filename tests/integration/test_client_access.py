@@ -66,6 +66,71 @@ def test_deny_wins_inside_allow_and_refused_clients_are_reset_before_any_backend
         close_all(served)
 
 
+def test_listener_set_changes_allow_and_deny_live_and_the_file_keeps_them_across_a_restart(
+        servers, ringlbd, sock_of, tmp_path, request):
+    backend = servers(harness.name_handler, "b1")
+    port = harness.free_port()
+    daemon = ringlbd(listener(port, [backend.addr]))
+    sock = sock_of(daemon)
+    s, outcome = attempt(port, "127.0.0.9")
+    assert outcome == "b1"
+    s.close()
+
+    done = ctl(sock, "listener", "set", "web", "--allow", "127.0.0.0/24,::1", "--deny", "127.0.0.9")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "listener web: allow 2 prefix(es), deny 1 prefix(es)"
+    shown = ctl(sock, "--json", "listener", "show", "web").stdout
+    assert '"allow":"127.0.0.0/24, ::1/128"' in shown and '"deny":"127.0.0.9/32"' in shown
+
+    def outcomes():
+        result = {}
+        for source in ["127.0.0.9", "127.0.0.10", "127.0.1.1"]:
+            s, result[source] = attempt(port, source)
+            if s is not None:
+                s.close()
+        return result
+    live = outcomes()
+    assert live == {"127.0.0.9": "reset", "127.0.0.10": "b1", "127.0.1.1": "reset"}, live
+    text = daemon.config_path.read_text()
+    assert "allow = 127.0.0.0/24, ::1/128\n" in text and "deny = 127.0.0.9/32\n" in text, text
+
+    bad = ctl(sock, "listener", "set", "web", "--deny", "127.0.0.9/8")
+    assert bad.returncode == 1 and "127.0.0.9/8" in bad.stderr, bad.stdout + bad.stderr
+    assert daemon.config_path.read_text() == text   # a refused change leaves the file
+
+    assert daemon.stop() == 0
+    again = harness.Ringlbd(tmp_path, text, name="restarted")
+    request.node._ringlbd_daemons.append(again)
+    again.config_path = daemon.config_path
+    again.start()
+    again.wait_ready({"web": port})
+    assert outcomes() == live
+
+    # An empty list clears it: everyone but the denied address again.
+    done = ctl(sock, "listener", "set", "web", "--allow", "")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outcomes() == {"127.0.0.9": "reset", "127.0.0.10": "b1", "127.0.1.1": "b1"}
+    assert "allow =" not in again.config_path.read_text()
+
+
+def test_backend_add_can_set_the_state(servers, ringlbd, sock_of):
+    b1, b2 = servers(harness.name_handler, "b1"), servers(harness.name_handler, "b2")
+    port = harness.free_port()
+    daemon = ringlbd(listener(port, [b1.addr], scheduler="roundrobin"))
+    sock = sock_of(daemon)
+    done = ctl(sock, "backend", "add", "web", b2.addr, "--state", "drain")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"backend = {b2.addr} state=drain" in daemon.config_path.read_text()
+    for _ in range(6):
+        s, outcome = attempt(port, "127.0.0.1")
+        assert outcome == "b1"   # a drained backend takes no new connection
+        s.close()
+    shown = ctl(sock, "listener", "show", "web").stdout
+    for key in ["max_fails", "fail_timeout", "slow_start", "agent_port", "agent_interval", "drain_timeout",
+                "tcp_keepalive", "allow", "deny"]:
+        assert re.search(rf"^\s*{key}\s", shown, re.M), (key, shown)
+
+
 # ---------------------------------------------------------------- drain_timeout
 
 
