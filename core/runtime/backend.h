@@ -51,6 +51,8 @@ struct BackendState {
     std::atomic<BackendAdminState> admin{BackendAdminState::kReady};
     // Monotonic ms when it began draining (core/runtime/drain.h); 0 = not draining.
     std::atomic<int64_t> drain_since_ms{0};
+    // The agent's "drain" (or 0%), written by the health checker; the operator's is `admin`.
+    std::atomic<bool> agent_drain{false};
 
     // Health, written by the health checker thread (core/health/health_checker.cc).
     std::atomic<BackendStatus> status{BackendStatus::kUp};

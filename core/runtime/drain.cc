@@ -8,7 +8,7 @@ void follow_drains(const RuntimeSnapshot& current, const RuntimeSnapshot* previo
         for (const BackendRef& backend : entry.runtime->backends)
             mark_draining(*backend.state,
                           is_draining(backend.state->admin.load(std::memory_order_relaxed),
-                                      backend.state->status.load(std::memory_order_relaxed)),
+                                      backend.state->agent_drain.load(std::memory_order_relaxed)),
                           now_ms);
     if (!previous) return;
     for (const ListenerEntry& old : previous->listeners)

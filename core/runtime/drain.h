@@ -14,9 +14,10 @@
 namespace ringlb {
 
 // Draining: taking no new connections by the operator's or the agent's word
-// (down and maint are not drain: health decides those).
-inline bool is_draining(BackendAdminState admin, BackendStatus status) noexcept {
-    return admin == BackendAdminState::kDrain || status == BackendStatus::kDrain;
+// (down and maint are not drain: health decides those). Not from the status the
+// health checker derives, which lags a drain set back to ready by up to a tick.
+inline bool is_draining(BackendAdminState admin, bool agent_drain) noexcept {
+    return admin == BackendAdminState::kDrain || agent_drain;
 }
 
 // True once a connection whose backend began draining at since_ms must end.

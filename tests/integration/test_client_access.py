@@ -4,6 +4,7 @@ a drained or removed backend at the timeout, none earlier and none on other back
 tcp_keepalive puts keepalive timers on both sockets of a connection (ss shows them)."""
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -11,6 +12,11 @@ import time
 
 import harness
 from test_source_limits import attempt, close_all, ctl, listener, metrics, sock_of, stats, wait_until  # noqa: F401
+
+
+def status_of(sock, address: str) -> str:
+    shown = json.loads(ctl(sock, "--json", "listener", "show", "web").stdout)
+    return next(b["status"] for b in shown["listener"]["backends"] if b["address"] == address)
 
 
 def expect_open(s: socket.socket, what: str) -> None:
@@ -177,6 +183,8 @@ def test_drain_timeout_ends_a_drained_backends_connections_at_the_timeout_and_no
         # backend remove drains too: b2 leaves new choices at once, its connections end at drain_timeout.
         done = ctl(sock, "backend", "set", "web", b1.addr, "--state", "ready")
         assert done.returncode == 0, done.stdout + done.stderr
+        # The health checker takes b1 back at its next tick.
+        wait_until(lambda: status_of(sock, b1.addr) == "up", "b1 to be up again")
         began = time.monotonic()
         done = ctl(sock, "backend", "remove", "web", b2.addr)
         assert done.returncode == 0 and "drain_timeout" in done.stdout, done.stdout + done.stderr

@@ -10,10 +10,10 @@ namespace ringlb {
 namespace {
 
 TEST(Drain, DrainIsTheOperatorsOrTheAgentsWordNotHealth) {
-    EXPECT_TRUE(is_draining(BackendAdminState::kDrain, BackendStatus::kUp));
-    EXPECT_TRUE(is_draining(BackendAdminState::kReady, BackendStatus::kDrain));
-    EXPECT_FALSE(is_draining(BackendAdminState::kReady, BackendStatus::kDown));
-    EXPECT_FALSE(is_draining(BackendAdminState::kMaint, BackendStatus::kMaint));
+    EXPECT_TRUE(is_draining(BackendAdminState::kDrain, false));
+    EXPECT_TRUE(is_draining(BackendAdminState::kReady, true)) << "the agent's drain";
+    EXPECT_FALSE(is_draining(BackendAdminState::kReady, false));
+    EXPECT_FALSE(is_draining(BackendAdminState::kMaint, false));
 }
 
 TEST(Drain, ExpiresAtTheTimeoutNotBefore) {
