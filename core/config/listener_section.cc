@@ -200,12 +200,6 @@ void check_client_address_keys(const ListenerConfig& listener, const ConfigSecti
     }
     // Parsed, written back and checked, but not yet carried out by the worker: refused
     // rather than silently ignored, so that no one believes clients are checked.
-    if (listener.accept_proxy != AcceptProxy::kOff) {
-        const ConfigEntry* key = section.find("accept_proxy");
-        diag.error(key ? key->line : section.line,
-                   label + ": accept_proxy = " + std::string(format_accept_proxy(listener.accept_proxy)) +
-                       " is not supported by this ringlbd yet (only off)");
-    }
     if (listener.transparent) {
         const ConfigEntry* key = section.find("transparent");
         diag.error(key ? key->line : section.line, label + ": transparent = on is not supported by this ringlbd yet");

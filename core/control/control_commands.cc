@@ -80,6 +80,11 @@ json listener_totals_json(const ListenerEntry* entry) {
     out["source_untracked"] = totals.source_untracked;
     out["denied"] = totals.denied;
     out["drain_closed"] = totals.drain_closed;
+    static constexpr const char* kProxyReasons[kProxyRejectCounters] = {"untrusted", "invalid",   "version",
+                                                                        "oversized", "truncated", "timeout"};
+    json proxy = json::object();
+    for (size_t r = 0; r < kProxyRejectCounters; ++r) proxy[kProxyReasons[r]] = totals.proxy_rejected[r];
+    out["proxy_rejected"] = std::move(proxy);
     out["active"] = totals.active;
     out["bytes_in"] = totals.bytes_in;
     out["bytes_out"] = totals.bytes_out;
@@ -117,6 +122,8 @@ json settings_json(const ListenerConfig& l) {
     out["keepalive_count"] = l.keepalive_count;
     out["drain_timeout"] = format_duration(l.drain_timeout);
     out["accept_proxy"] = std::string(format_accept_proxy(l.accept_proxy));
+    out["accept_proxy_timeout"] = format_duration(l.accept_proxy_timeout);
+    out["accept_proxy_from"] = format_prefix_list(l.accept_proxy_from);
     out["transparent"] = l.transparent;
     return out;
 }

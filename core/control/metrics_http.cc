@@ -129,6 +129,17 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
         w.sample("ringlb_refused_total", listener_label(*listeners[i].runtime) + ",reason=\"denied\"",
                  totals[i].denied);
 
+    w.family("ringlb_proxy_rejected_total", "counter",
+             "accept_proxy: client connections closed for their PROXY header (reason: untrusted, invalid, version, "
+             "oversized, truncated, timeout).");
+    static constexpr const char* kProxyReasons[kProxyRejectCounters] = {"untrusted", "invalid",   "version",
+                                                                        "oversized", "truncated", "timeout"};
+    for (size_t i = 0; i < listeners.size(); ++i)
+        for (size_t r = 0; r < kProxyRejectCounters; ++r)
+            w.sample("ringlb_proxy_rejected_total",
+                     listener_label(*listeners[i].runtime) + ",reason=\"" + kProxyReasons[r] + "\"",
+                     totals[i].proxy_rejected[r]);
+
     w.family("ringlb_drain_closed_total", "counter",
              "Connections closed because their backend was drained or removed drain_timeout ago.");
     for (size_t i = 0; i < listeners.size(); ++i)

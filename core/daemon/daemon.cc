@@ -117,6 +117,7 @@ Result<std::shared_ptr<const RuntimeSnapshot>> Daemon::build_snapshot(std::share
             }
         }
         if (!lc.allow.empty() || !lc.deny.empty()) runtime->access = std::make_shared<AccessRules>(lc.allow, lc.deny);
+        if (lc.accept_proxy != AcceptProxy::kOff) runtime->proxy_from = std::make_shared<PrefixSet>(lc.accept_proxy_from);
         snapshot->listeners.push_back({runtime, sockets});
     }
     return std::shared_ptr<const RuntimeSnapshot>(std::move(snapshot));

@@ -18,6 +18,8 @@ const char* close_reason_name(CloseReason reason) noexcept {
         case CloseReason::kShutdown: return "shutdown";
         case CloseReason::kError: return "error";
         case CloseReason::kDrainTimeout: return "drain-timeout";
+        case CloseReason::kProxyHeader: return "proxy-header";
+        case CloseReason::kRefused: return "refused";
     }
     return "?";
 }

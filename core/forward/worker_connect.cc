@@ -168,7 +168,10 @@ bool Worker::send_proxy_header(const Connection& conn) noexcept {
     if (getpeername(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
         getsockname(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
         return false;
-    InetAddr client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
+    // With accept_proxy, the client the PROXY header named (conn.client), not the balancer.
+    InetAddr client = conn.listener->config.accept_proxy != AcceptProxy::kOff
+                          ? conn.client
+                          : InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
     InetAddr vip = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
     const ProxyHeaderBytes header = conn.listener->config.proxy_protocol == ProxyProtocol::kV1
                                         ? build_proxy_v1(client, vip)

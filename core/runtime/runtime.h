@@ -41,6 +41,8 @@ struct ListenerRuntime {
     std::shared_ptr<SourceLimiter> source_limiter;
     // allow / deny; null unless the listener sets either (rebuilt with each snapshot).
     std::shared_ptr<const AccessRules> access;
+    // accept_proxy_from; null unless accept_proxy is on.
+    std::shared_ptr<const PrefixSet> proxy_from;
 };
 
 struct ListenerEntry {

@@ -66,17 +66,16 @@ TEST(ListenerSectionEdge, BadValuesAreErrorsWithTheirLine) {
     }
 }
 
-TEST(ListenerSectionEdge, AcceptProxyNeedsAcceptProxyFromAndIsNotSupportedYet) {
+TEST(ListenerSectionEdge, AcceptProxyNeedsAcceptProxyFrom) {
     ConfigParseResult result = parse_config(listener_with("accept_proxy = v1\n"), "t.conf");
-    ASSERT_EQ(result.errors.size(), 2u);
+    ASSERT_EQ(result.errors.size(), 1u);
     EXPECT_NE(result.errors[0].to_string().find("t.conf:6: listener 'web': accept_proxy = v1 needs accept_proxy_from"),
               std::string::npos)
         << result.errors[0].to_string();
-    ConfigParseResult refused =
+    ConfigParseResult any =
         parse_config(listener_with("accept_proxy = any\naccept_proxy_from = 127.0.0.0/8\n"), "t.conf");
-    ASSERT_EQ(refused.errors.size(), 1u);
-    EXPECT_EQ(refused.errors[0].to_string(),
-              "t.conf:6: listener 'web': accept_proxy = any is not supported by this ringlbd yet (only off)");
+    ASSERT_TRUE(any.ok()) << first_error(any);
+    EXPECT_EQ(any.config->listeners.at(0).accept_proxy, AcceptProxy::kAny);
     ConfigParseResult off = parse_config(listener_with("accept_proxy = off\naccept_proxy_from = 127.0.0.0/8\n"), "t.conf");
     ASSERT_TRUE(off.ok()) << first_error(off);
 }
@@ -91,7 +90,7 @@ TEST(ListenerSectionEdge, TransparentIsNotSupportedYetAndRefusesABackendOfTheOth
 }
 
 TEST(ListenerSectionEdge, FormatConfigWritesEveryKeyAndReadsItBack) {
-    std::string keys = "accept_proxy_timeout = 5s\naccept_proxy_from = 127.0.0.2, ::1\n"
+    std::string keys = "accept_proxy = v2\naccept_proxy_timeout = 5s\naccept_proxy_from = 127.0.0.2, ::1\n"
                        "transparent_mark = 7\ntcp_keepalive = on\nkeepalive_idle = 30s\n"
                        "keepalive_interval = 5s\nkeepalive_count = 3\ndrain_timeout = 20s\ndeny = 10.9.0.0/16\n";
     for (int i = 0; i < 20; ++i) keys += "allow = 10.0." + std::to_string(i) + ".0/24\n";
