@@ -190,25 +190,31 @@ void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) noexcept {
     WorkerListener& wl = *listeners_[listener_slot];
     const ListenerConfig& config = wl.runtime->config;
     if (config.accept_proxy != AcceptProxy::kOff) return accept_proxied(listener_slot, std::move(client));
-    // Neither access lists nor abuse limits, nor source-hash, nor access log: no peer name read.
-    const bool source_hash = config.scheduler == SchedulerKind::kSourceHash;
-    InetAddr source;
-    if (wl.runtime->access || wl.runtime->source_limiter || source_hash || (access_log_ && access_log_->enabled())) {
+    // Neither access lists nor abuse limits, nor source-hash, nor access log: no peer
+    // name read and no address copied (this branch is all they cost).
+    const bool checked = wl.runtime->access || wl.runtime->source_limiter;
+    const bool need_peer =
+        checked || config.scheduler == SchedulerKind::kSourceHash || (access_log_ && access_log_->enabled());
+    uint32_t slot = 0;
+    if (need_peer) {
+        InetAddr source;
         sockaddr_storage peer;
         socklen_t peer_len = sizeof(peer);
         if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
             source = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
+        bool tracked = false;
+        if (checked && !admit_client(wl, fd, source, &tracked)) return;
+        slot = conns_.allocate();
+        conns_[slot].client = source;
+        conns_[slot].source_tracked = tracked;
+    } else {
+        slot = conns_.allocate();
     }
-    bool tracked = false;
-    if ((wl.runtime->access || wl.runtime->source_limiter) && !admit_client(wl, fd, source, &tracked)) return;
-    uint32_t slot = conns_.allocate();
     Connection& conn = conns_[slot];
-    conn.source_tracked = tracked;
     conn.client_fd = std::move(client);
     conn.listener = wl.runtime;
     conn.listener_slot = listener_slot;
     conn.accepted_ms = now_ms_;  // TCP_NODELAY comes from the listening socket
-    conn.client = source;
     bump(wl.runtime->stats->worker(index_).active);
     start_connection(slot);
 }
