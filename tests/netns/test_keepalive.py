@@ -36,13 +36,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for ip net
 # Both ends print "ready", then "up" once the connection carries the backend's name,
 # then "closed SECONDS" (time.monotonic(), shared by every namespace) when their peer
 # closes or resets it. Each exits by itself after a minute.
-BACKEND = r'''
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4); s.settimeout(60)
-print("ready", flush=True)
-c, _ = s.accept(); c.settimeout(60)
-c.sendall(b"be\n"); print("up", flush=True)
+UNTIL_CLOSED = r'''
 try:
     while c.recv(4096):
         pass
@@ -51,19 +45,22 @@ except OSError:
 print("closed", time.monotonic(), flush=True)
 '''
 
+BACKEND = r'''
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(4); s.settimeout(60)
+print("ready", flush=True)
+c, _ = s.accept(); c.settimeout(60)
+c.sendall(b"be\n"); print("up", flush=True)
+''' + UNTIL_CLOSED
+
 CLIENT = r'''
 import socket, sys, time
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10); c.settimeout(60)
 print("ready", flush=True)
 assert c.recv(3) == b"be\n"
 print("up", flush=True)
-try:
-    while c.recv(4096):
-        pass
-except OSError:
-    pass
-print("closed", time.monotonic(), flush=True)
-'''
+''' + UNTIL_CLOSED
 
 
 class Lines:
