@@ -136,6 +136,24 @@ Result<void> parse_listener_add_flags(Words& words, Request& request) {
     return {};
 }
 
+// listener set: --allow and --deny, each repeatable (the lists add up); "" alone clears.
+Result<void> parse_listener_set_flags(Words& words, Request& request) {
+    Result<void> flags = for_each_flag(words, [&](const Flag& flag) -> Result<void> {
+        if (flag.name != "allow" && flag.name != "deny") return unknown_flag(flag, "listener set");
+        Result<std::string> value = words.value(flag);
+        if (!value) return fail(value.error());
+        Result<std::vector<InetPrefix>> prefixes = parse_prefix_list(*value);
+        if (!prefixes) return fail("bad --" + flag.name + ": " + prefixes.error());
+        auto& list = flag.name == "allow" ? request.allow : request.deny;
+        if (!list) list.emplace();
+        list->insert(list->end(), prefixes->begin(), prefixes->end());
+        return {};
+    });
+    if (!flags) return flags;
+    if (!request.allow && !request.deny) return fail("listener set: give --allow CIDR,... and/or --deny CIDR,...");
+    return {};
+}
+
 struct SubCommand {
     std::string_view word;
     CommandKind kind;
@@ -155,14 +173,16 @@ Result<CommandKind> take_subcommand(Words& words, const std::string& verb, std::
 constexpr SubCommand kListenerCommands[] = {{"list", CommandKind::kListenerList},
                                             {"show", CommandKind::kListenerShow},
                                             {"add", CommandKind::kListenerAdd},
-                                            {"remove", CommandKind::kListenerRemove}};
+                                            {"remove", CommandKind::kListenerRemove},
+                                            {"set", CommandKind::kListenerSet}};
 constexpr SubCommand kBackendCommands[] = {{"add", CommandKind::kBackendAdd},
                                            {"remove", CommandKind::kBackendRemove},
                                            {"set", CommandKind::kBackendSet}};
 
 // listener list | show NAME | remove NAME | add NAME --bind ... --backend ...
 Result<Request> parse_listener_command(Words& words) {
-    Result<CommandKind> kind = take_subcommand(words, "listener", kListenerCommands, "list, show, add or remove");
+    Result<CommandKind> kind =
+        take_subcommand(words, "listener", kListenerCommands, "list, show, add, remove or set");
     if (!kind) return fail(kind.error());
     Request request;
     request.kind = *kind;
@@ -171,10 +191,12 @@ Result<Request> parse_listener_command(Words& words) {
         return fail(set.error());
     if (request.kind == CommandKind::kListenerAdd)
         if (Result<void> flags = parse_listener_add_flags(words, request); !flags) return fail(flags.error());
+    if (request.kind == CommandKind::kListenerSet)
+        if (Result<void> flags = parse_listener_set_flags(words, request); !flags) return fail(flags.error());
     return request;
 }
 
-// The flags each backend command takes: --weight (add, set), --backup (add), --state (set).
+// The flags each backend command takes: --weight (add, set), --backup (add), --state (add, set).
 Result<void> parse_backend_flag(Words& words, const Flag& flag, Request& request) {
     const CommandKind kind = request.kind;
     if (flag.name == "backup" && kind == CommandKind::kBackendAdd) {
@@ -183,7 +205,7 @@ Result<void> parse_backend_flag(Words& words, const Flag& flag, Request& request
         return {};
     }
     if (!(flag.name == "weight" && kind != CommandKind::kBackendRemove) &&
-        !(flag.name == "state" && kind == CommandKind::kBackendSet))
+        !(flag.name == "state" && kind != CommandKind::kBackendRemove))
         return unknown_flag(flag, std::string(command_name(kind)));
     Result<std::string> value = words.value(flag);
     if (!value) return fail(value.error());
@@ -272,7 +294,8 @@ Commands:
   listener add NAME --bind ADDR:PORT [--scheduler leastconn|source-hash|roundrobin]
                     [--check SPEC] --backend ADDR:PORT[,weight=N][,backup] ...
   listener remove NAME
-  backend add LISTENER ADDR:PORT [--weight N] [--backup]
+  listener set NAME [--allow CIDR,...] [--deny CIDR,...]
+  backend add LISTENER ADDR:PORT [--weight N] [--backup] [--state ready|drain|maint]
   backend remove LISTENER ADDR:PORT
   backend set LISTENER ADDR:PORT [--weight N] [--state ready|drain|maint]
   stats [LISTENER]

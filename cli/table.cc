@@ -103,7 +103,10 @@ std::string render_listener_show(const json& r) {
                                count_of(s, "rejected_rate") + " over rate_per_source";
         if (s.value("source_untracked", uint64_t(0)) != 0)
             rejected += "; " + count_of(s, "source_untracked") + " let through untracked (source table full)";
+        if (s.value("denied", uint64_t(0)) != 0) rejected += "; " + count_of(s, "denied") + " denied by allow/deny";
         t.add({"rejected", rejected});
+        if (s.value("drain_closed", uint64_t(0)) != 0)
+            t.add({"drain_closed", count_of(s, "drain_closed") + " closed by drain_timeout"});
         t.add({"bytes", count_of(s, "bytes_in") + " in, " + count_of(s, "bytes_out") + " out"});
     }
     std::string table = t.render();

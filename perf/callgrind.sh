@@ -5,6 +5,7 @@
 #
 # Usage: perf/callgrind.sh [ringlbd|haproxy|nginx] [CONNECTIONS]   (default ringlbd 2000)
 #   CALLGRIND_SPLICE=auto|always|never   ringlbd's splice mode (default auto)
+#   CALLGRIND_LISTENER_EXTRA=FILE       ringlbd: lines appended to its listener section
 #   CALLGRIND_KEEP=1                     keep the callgrind.out files (callgrind_annotate)
 #   CALLGRIND_RINGLBD=PATH               the ringlbd binary (default build/ringlbd; perf/bench.sh
 #                                        passes the copy its own measurements used)
@@ -89,6 +90,8 @@ backend = 127.0.0.1:$BPORT
 splice = $SPLICE
 idle_timeout = 1h
 EOF
+      # Extra [listener.bench] lines (allow/deny lists, keepalive...) to price a feature.
+      [[ -n "${CALLGRIND_LISTENER_EXTRA:-}" ]] && cat "$CALLGRIND_LISTENER_EXTRA" >>"$WORK/ringlbd.conf"
       echo "$WORK/ringlbd.conf" ;;
     haproxy) cat >"$WORK/haproxy.cfg" <<EOF
 global

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/base/inet_addr.h"
+#include "core/base/inet_prefix.h"
 #include "core/config/vrrp_config.h"
 
 namespace ringlb {
@@ -20,6 +21,8 @@ using Millis = std::chrono::milliseconds;
 enum class SchedulerKind { kLeastConn, kRoundRobin, kSourceHash };
 enum class SpliceMode { kAuto, kAlways, kNever };
 enum class ProxyProtocol { kOff, kV1, kV2 };
+// Which PROXY header a listener requires from its (trusted) clients: none, one version, or either.
+enum class AcceptProxy { kOff, kV1, kV2, kAny };
 enum class HealthCheckKind { kNone, kTcp, kHttp };
 
 struct HealthCheckSpec {
@@ -80,6 +83,27 @@ struct ListenerConfig {
     uint32_t rate_per_source = 0;                // new connections per second, burst = rate; 0 = unlimited
     ProxyProtocol proxy_protocol = ProxyProtocol::kOff;
     uint32_t hash_table_size = 65537;            // source-hash: Maglev table size, prime
+
+    // Who may connect, by client address (the PROXY header's with accept_proxy):
+    // deny wins; an empty allow admits every address deny does not name.
+    std::vector<InetPrefix> allow;
+    std::vector<InetPrefix> deny;
+    // A PROXY header (HAProxy's doc/proxy-protocol.txt) required from every client,
+    // accepted only from accept_proxy_from and only if whole within the timeout.
+    AcceptProxy accept_proxy = AcceptProxy::kOff;
+    Millis accept_proxy_timeout{3000};
+    std::vector<InetPrefix> accept_proxy_from;  // required when accept_proxy is on
+    // Connect to backends from the client's own address and port (IP_TRANSPARENT),
+    // with this socket mark (SO_MARK; 0 = none) for the operator's policy routing.
+    bool transparent = false;
+    uint32_t transparent_mark = 1;
+    // SO_KEEPALIVE on client and backend sockets; whole seconds (TCP_KEEPIDLE, TCP_KEEPINTVL).
+    bool tcp_keepalive = false;
+    Millis keepalive_idle{60 * 1000};
+    Millis keepalive_interval{10 * 1000};
+    uint32_t keepalive_count = 6;
+    // How long connections to a drained or removed backend may stay; 0 = until they end.
+    Millis drain_timeout{0};
 
     int line = 0;                                // line of the [listener.NAME] header
 

@@ -29,6 +29,8 @@ inline constexpr NamedValue<SpliceMode> kSpliceModeNames[] = {
     {"auto", SpliceMode::kAuto}, {"always", SpliceMode::kAlways}, {"never", SpliceMode::kNever}};
 inline constexpr NamedValue<ProxyProtocol> kProxyProtocolNames[] = {
     {"off", ProxyProtocol::kOff}, {"v1", ProxyProtocol::kV1}, {"v2", ProxyProtocol::kV2}};
+inline constexpr NamedValue<AcceptProxy> kAcceptProxyNames[] = {
+    {"off", AcceptProxy::kOff}, {"v1", AcceptProxy::kV1}, {"v2", AcceptProxy::kV2}, {"any", AcceptProxy::kAny}};
 inline constexpr NamedValue<BackendAdminState> kBackendStateNames[] = {
     {"ready", BackendAdminState::kReady}, {"drain", BackendAdminState::kDrain}, {"maint", BackendAdminState::kMaint}};
 
@@ -52,6 +54,7 @@ inline std::string_view format_splice_mode(SpliceMode mode) { return name_of<Spl
 inline std::string_view format_proxy_protocol(ProxyProtocol protocol) {
     return name_of<ProxyProtocol>(kProxyProtocolNames, protocol);
 }
+inline std::string_view format_accept_proxy(AcceptProxy mode) { return name_of<AcceptProxy>(kAcceptProxyNames, mode); }
 inline std::string_view format_backend_state(BackendAdminState state) {
     return name_of<BackendAdminState>(kBackendStateNames, state);
 }

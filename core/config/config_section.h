@@ -59,6 +59,14 @@ template <auto field, class Target>
 ValueError bool_key(Target& target, const ConfigEntry& entry) {
     return set_bool(target.*field, entry);
 }
+template <auto field, class Target>
+ValueError switch_key(Target& target, const ConfigEntry& entry) {
+    return set_switch(target.*field, entry);
+}
+template <auto field, class Target>
+ValueError prefixes_key(Target& target, const ConfigEntry& entry) {
+    return add_prefixes(target.*field, entry);
+}
 template <auto field, const auto& names, class Target>
 ValueError named_key(Target& target, const ConfigEntry& entry) {
     using E = std::remove_cvref_t<decltype(target.*field)>;

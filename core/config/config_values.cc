@@ -70,6 +70,31 @@ ValueError set_address(InetAddr& out, const ConfigEntry& entry) {
     return std::nullopt;
 }
 
+ValueError set_switch(bool& out, const ConfigEntry& entry) {
+    if (entry.value == "on" || entry.value == "true") out = true;
+    else if (entry.value == "off" || entry.value == "false") out = false;
+    else return "bad " + entry.key + " '" + entry.value + "' (expected on or off)";
+    return std::nullopt;
+}
+
+ValueError add_prefixes(std::vector<InetPrefix>& out, const ConfigEntry& entry) {
+    Result<std::vector<InetPrefix>> prefixes = parse_prefix_list(entry.value);
+    if (!prefixes) return entry.key + ": " + prefixes.error();
+    if (prefixes->empty()) return entry.key + " lists no prefix (expected ADDR/LEN, ... such as 10.0.0.0/8)";
+    out.insert(out.end(), prefixes->begin(), prefixes->end());
+    return std::nullopt;
+}
+
+ValueError set_whole_seconds(Millis& out, const ConfigEntry& entry, int64_t max_seconds) {
+    Millis duration{};
+    if (auto error = set_duration(duration, entry)) return error;
+    if (duration.count() % 1000 != 0 || duration.count() < 1000 || duration.count() > max_seconds * 1000)
+        return "bad " + entry.key + " '" + entry.value + "' (expected whole seconds from 1s to " +
+               std::to_string(max_seconds) + "s)";
+    out = duration;
+    return std::nullopt;
+}
+
 ValueError set_bool(bool& out, const ConfigEntry& entry) {
     if (entry.value == "true") out = true;
     else if (entry.value == "false") out = false;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/base/inet_addr.h"
+#include "core/base/inet_prefix.h"
 #include "core/config/config.h"
 #include "core/config/config_names.h"
 #include "core/config/config_reader.h"
@@ -72,6 +73,15 @@ ValueError set_address(InetAddr& out, const ConfigEntry& entry);
 
 // "true" or "false".
 ValueError set_bool(bool& out, const ConfigEntry& entry);
+
+// "on" or "off" ("true" and "false" too): the listener's switches.
+ValueError set_switch(bool& out, const ConfigEntry& entry);
+
+// Appends the entry's prefixes ("10.0.0.0/8, 2001:db8::/32"); a repeated key adds more.
+ValueError add_prefixes(std::vector<InetPrefix>& out, const ConfigEntry& entry);
+
+// A duration of whole seconds from 1s to max_seconds (TCP keepalive timers are in seconds).
+ValueError set_whole_seconds(Millis& out, const ConfigEntry& entry, int64_t max_seconds);
 
 // One of `names`, spelt exactly.
 template <class E>

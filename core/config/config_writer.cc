@@ -1,6 +1,8 @@
 // Config → ringlb.conf text; see config_writer.h.
 #include "core/config/config_writer.h"
 
+#include <algorithm>
+
 #include "core/base/duration.h"
 #include "core/config/config_names.h"
 
@@ -65,6 +67,17 @@ std::string format_backend(const BackendConfig& backend) {
     return text;
 }
 
+// A long list on several lines of at most 8 prefixes: each line reads back as an addition.
+void write_prefixes(std::string& out, std::string_view key, const std::vector<InetPrefix>& prefixes) {
+    constexpr size_t kPerLine = 8;
+    for (size_t start = 0; start < prefixes.size(); start += kPerLine) {
+        const size_t count = std::min(kPerLine, prefixes.size() - start);
+        out.append(key).append(" = ").append(format_prefix_list({prefixes.data() + start, count})).append("\n");
+    }
+}
+
+std::string on_off(bool on) { return on ? "on" : "off"; }
+
 void write_listener(std::string& out, const ListenerConfig& listener) {
     using L = ListenerConfig;
     SectionWriter<L> w(out, listener);
@@ -94,6 +107,18 @@ void write_listener(std::string& out, const ListenerConfig& listener) {
     w.number_unless_default("rate_per_source", &L::rate_per_source);
     w.unless_default("proxy_protocol", &L::proxy_protocol, format_proxy_protocol);
     w.number_unless_default("hash_table_size", &L::hash_table_size);
+    write_prefixes(out, "allow", listener.allow);
+    write_prefixes(out, "deny", listener.deny);
+    w.unless_default("accept_proxy", &L::accept_proxy, format_accept_proxy);
+    w.duration_unless_default("accept_proxy_timeout", &L::accept_proxy_timeout);
+    write_prefixes(out, "accept_proxy_from", listener.accept_proxy_from);
+    w.unless_default("transparent", &L::transparent, on_off);
+    w.number_unless_default("transparent_mark", &L::transparent_mark);
+    w.unless_default("tcp_keepalive", &L::tcp_keepalive, on_off);
+    w.duration_unless_default("keepalive_idle", &L::keepalive_idle);
+    w.duration_unless_default("keepalive_interval", &L::keepalive_interval);
+    w.number_unless_default("keepalive_count", &L::keepalive_count);
+    w.duration_unless_default("drain_timeout", &L::drain_timeout);
 }
 
 void write_vrrp(std::string& out, const VrrpInstanceConfig& vrrp) {

@@ -18,6 +18,9 @@ constexpr int kMaxRetries = 16;
 constexpr uint32_t kMinHashTableSize = 1009;
 constexpr uint32_t kMaxHashTableSize = 10000019;
 constexpr uint32_t kMaxRatePerSource = 1000000;
+// Linux's limits for TCP_KEEPIDLE / TCP_KEEPINTVL (seconds) and TCP_KEEPCNT (MAX_TCP_KEEP*).
+constexpr int64_t kMaxKeepaliveSeconds = 32767;
+constexpr uint32_t kMaxKeepaliveCount = 127;
 
 // "ADDR:PORT [weight=N] [backup] [state=ready|drain|maint]"
 ValueError add_backend(ListenerConfig& listener, const ConfigEntry& entry) {
@@ -143,6 +146,21 @@ const ConfigKeyRule<L> kListenerKeys[] = {
     // The bucket refills every 1/rate s in whole nanoseconds: at most 10^6 keeps that exact to 0.1%.
     {"rate_per_source", false, number_key<&L::rate_per_source, 0, kMaxRatePerSource>},
     {"proxy_protocol", false, named_key<&L::proxy_protocol, kProxyProtocolNames>},
+    {"allow", true, prefixes_key<&L::allow>},
+    {"deny", true, prefixes_key<&L::deny>},
+    {"accept_proxy", false, named_key<&L::accept_proxy, kAcceptProxyNames>},
+    {"accept_proxy_timeout", false, positive_duration_key<&L::accept_proxy_timeout>},
+    {"accept_proxy_from", true, prefixes_key<&L::accept_proxy_from>},
+    {"transparent", false, switch_key<&L::transparent>},
+    {"transparent_mark", false, number_key<&L::transparent_mark, 0, UINT32_MAX>},
+    {"tcp_keepalive", false, switch_key<&L::tcp_keepalive>},
+    {"keepalive_idle", false,
+     [](L& l, const ConfigEntry& e) { return set_whole_seconds(l.keepalive_idle, e, kMaxKeepaliveSeconds); }},
+    {"keepalive_interval", false,
+     [](L& l, const ConfigEntry& e) { return set_whole_seconds(l.keepalive_interval, e, kMaxKeepaliveSeconds); }},
+    {"keepalive_count", false, number_key<&L::keepalive_count, 1, kMaxKeepaliveCount>},
+    // 0 is meaningful here: connections to a drained backend run until they end.
+    {"drain_timeout", false, duration_key<&L::drain_timeout>},
     // Maglev needs a prime table size (NSDI 2016 §3.4); the bounds keep the
     // table between ~4 KB and ~40 MB of 4-byte slots.
     {"hash_table_size", false,
@@ -169,6 +187,32 @@ void drop_duplicate_backends(ListenerConfig& listener, const std::string& label,
     });
 }
 
+// The keys that only make sense together: accept_proxy needs accept_proxy_from, so
+// that no client can claim another's address; transparent needs backends of the
+// family its clients have (without accept_proxy, the bind's).
+void check_client_address_keys(const ListenerConfig& listener, const ConfigSection& section, const std::string& label,
+                               ConfigDiagnostics& diag) {
+    if (listener.accept_proxy != AcceptProxy::kOff && listener.accept_proxy_from.empty()) {
+        const ConfigEntry* key = section.find("accept_proxy");
+        diag.error(key ? key->line : section.line,
+                   label + ": accept_proxy = " + std::string(format_accept_proxy(listener.accept_proxy)) +
+                       " needs accept_proxy_from (the addresses of the balancers that may send PROXY headers)");
+    }
+    // Parsed, written back and checked, but not yet carried out by the worker: refused
+    // rather than silently ignored, so that no one believes clients are checked.
+    if (listener.transparent) {
+        const ConfigEntry* key = section.find("transparent");
+        diag.error(key ? key->line : section.line, label + ": transparent = on is not supported by this ringlbd yet");
+    }
+    if (!listener.transparent || listener.accept_proxy != AcceptProxy::kOff || listener.bind.family() == AF_UNSPEC)
+        return;
+    for (const BackendConfig& backend : listener.backends)
+        if (backend.address.family() != listener.bind.family())
+            diag.error(backend.line, label + ": transparent = on connects from the client's address, but backend " +
+                                         backend.address.to_string() + " is not of the family of bind " +
+                                         listener.bind.to_string());
+}
+
 }  // namespace
 
 void parse_listener_sections(std::span<const ConfigSection> sections, Config& config, ConfigDiagnostics& diag) {
@@ -179,6 +223,7 @@ void parse_listener_sections(std::span<const ConfigSection> sections, Config& co
         const bool fresh = is_first_section_of_its_name(header_line, section, "listener", diag);
         ListenerConfig listener = build_named_section<ListenerConfig>(section, kListenerKeys, label, diag);
         drop_duplicate_backends(listener, label, diag);
+        check_client_address_keys(listener, section, label, diag);
 
         const ConfigEntry* bind = section.find("bind");
         if (bind == nullptr) diag.error(section.line, label + ": missing bind");

@@ -78,6 +78,13 @@ json listener_totals_json(const ListenerEntry* entry) {
     out["rejected_conn_limit"] = totals.rejected_conn_limit;
     out["rejected_rate"] = totals.rejected_rate;
     out["source_untracked"] = totals.source_untracked;
+    out["denied"] = totals.denied;
+    out["drain_closed"] = totals.drain_closed;
+    static constexpr const char* kProxyReasons[kProxyRejectCounters] = {"untrusted", "invalid",   "version",
+                                                                        "oversized", "truncated", "timeout"};
+    json proxy = json::object();
+    for (size_t r = 0; r < kProxyRejectCounters; ++r) proxy[kProxyReasons[r]] = totals.proxy_rejected[r];
+    out["proxy_rejected"] = std::move(proxy);
     out["active"] = totals.active;
     out["bytes_in"] = totals.bytes_in;
     out["bytes_out"] = totals.bytes_out;
@@ -102,6 +109,22 @@ json settings_json(const ListenerConfig& l) {
     out["rate_per_source"] = l.rate_per_source;
     out["proxy_protocol"] = std::string(format_proxy_protocol(l.proxy_protocol));
     if (l.scheduler == SchedulerKind::kSourceHash) out["hash_table_size"] = l.hash_table_size;
+    out["max_fails"] = l.max_fails;
+    out["fail_timeout"] = format_duration(l.fail_timeout);
+    out["slow_start"] = format_duration(l.slow_start);
+    out["agent_port"] = l.agent_port ? json(*l.agent_port) : json(nullptr);
+    out["agent_interval"] = format_duration(l.agent_interval);
+    out["allow"] = format_prefix_list(l.allow);
+    out["deny"] = format_prefix_list(l.deny);
+    out["tcp_keepalive"] = l.tcp_keepalive;
+    out["keepalive_idle"] = format_duration(l.keepalive_idle);
+    out["keepalive_interval"] = format_duration(l.keepalive_interval);
+    out["keepalive_count"] = l.keepalive_count;
+    out["drain_timeout"] = format_duration(l.drain_timeout);
+    out["accept_proxy"] = std::string(format_accept_proxy(l.accept_proxy));
+    out["accept_proxy_timeout"] = format_duration(l.accept_proxy_timeout);
+    out["accept_proxy_from"] = format_prefix_list(l.accept_proxy_from);
+    out["transparent"] = l.transparent;
     return out;
 }
 
@@ -215,6 +238,7 @@ Result<json> backend_add(const Request& request, const ControlContext& context) 
         backend.address = address;
         backend.weight = request.weight.value_or(1);
         backend.backup = request.backup;
+        backend.state = request.state.value_or(BackendAdminState::kReady);
         listener->backends.push_back(backend);
         return {};
     });
@@ -224,10 +248,12 @@ Result<json> backend_add(const Request& request, const ControlContext& context) 
 
 Result<json> backend_remove(const Request& request, const ControlContext& context) {
     const InetAddr& address = *request.address;
+    Millis drain_timeout{0};
     Result<void> updated = context.update([&](Config& config) -> Result<void> {
         ListenerConfig* listener = find_listener(config, request.listener);
         if (!listener) return fail(not_found(request.listener));
         if (!find_backend(*listener, address)) return fail(not_a_backend(address, request.listener));
+        drain_timeout = listener->drain_timeout;
         if (listener->backends.size() == 1)
             return fail("cannot remove " + address.to_string() + ": it is the last backend of " + request.listener +
                         " (remove the listener instead)");
@@ -236,7 +262,9 @@ Result<json> backend_remove(const Request& request, const ControlContext& contex
     });
     return after_update(context, updated, request.listener,
                         "backend " + address.to_string() + " removed from " + request.listener +
-                            "; its live connections run on");
+                            (drain_timeout.count() == 0
+                                 ? std::string("; its live connections run on (drain_timeout 0)")
+                                 : "; its live connections end within drain_timeout " + format_duration(drain_timeout)));
 }
 
 Result<json> backend_set(const Request& request, const ControlContext& context) {
@@ -256,6 +284,22 @@ Result<json> backend_set(const Request& request, const ControlContext& context) 
                                std::string(format_backend_state(*request.state));
     return after_update(context, updated, request.listener,
                         "backend " + address.to_string() + " of " + request.listener + ": " + what);
+}
+
+// allow / deny, replaced whole (an empty list clears it); workers use them from the next accept.
+Result<json> listener_set(const Request& request, const ControlContext& context) {
+    Result<void> updated = context.update([&](Config& config) -> Result<void> {
+        ListenerConfig* listener = find_listener(config, request.listener);
+        if (!listener) return fail(not_found(request.listener));
+        if (request.allow) listener->allow = *request.allow;
+        if (request.deny) listener->deny = *request.deny;
+        return {};
+    });
+    std::string what;
+    auto count = [](const std::vector<InetPrefix>& list) { return std::to_string(list.size()) + " prefix(es)"; };
+    if (request.allow) what += "allow " + count(*request.allow);
+    if (request.deny) what += (what.empty() ? "deny " : ", deny ") + count(*request.deny);
+    return after_update(context, updated, request.listener, "listener " + request.listener + ": " + what);
 }
 
 // The body of the response to `request` (format_ok adds "ok"), or why it failed.
@@ -280,6 +324,7 @@ Result<json> run_command(const Request& request, const ControlContext& context) 
         case CommandKind::kBackendAdd: return backend_add(request, context);
         case CommandKind::kBackendRemove: return backend_remove(request, context);
         case CommandKind::kBackendSet: return backend_set(request, context);
+        case CommandKind::kListenerSet: return listener_set(request, context);
         case CommandKind::kStats: {
             json listeners = json::array();
             if (!request.listener.empty() && !config->find_listener(request.listener))
@@ -319,6 +364,7 @@ bool changes_config(CommandKind kind) {
         case CommandKind::kBackendAdd:
         case CommandKind::kBackendRemove:
         case CommandKind::kBackendSet:
+        case CommandKind::kListenerSet:
         case CommandKind::kReload: return true;
         default: return false;
     }

@@ -19,10 +19,11 @@ constexpr size_t kMaxEcho = 64;          // longest piece of input quoted back i
 constexpr size_t kMaxNameLength = 64;
 constexpr size_t kMaxBackends = 1024;
 
-enum class Field { kListener, kBind, kScheduler, kCheck, kBackends, kAddress, kWeight, kBackup, kState };
+enum class Field { kListener, kBind, kScheduler, kCheck, kBackends, kAddress, kWeight, kBackup, kState, kAllow, kDeny };
 
-constexpr std::array<std::string_view, 9> kFieldNames = {"listener", "bind",   "scheduler", "check", "backends",
-                                                         "address",  "weight", "backup",    "state"};
+constexpr std::array<std::string_view, 11> kFieldNames = {"listener", "bind",   "scheduler", "check", "backends",
+                                                          "address",  "weight", "backup",    "state", "allow",
+                                                          "deny"};
 
 struct CommandSpec {
     CommandKind kind;
@@ -38,12 +39,14 @@ const CommandSpec kCommands[] = {
     {CommandKind::kListenerAdd, "listener add", {Field::kListener, Field::kBind, Field::kBackends},
      {Field::kScheduler, Field::kCheck}},
     {CommandKind::kListenerRemove, "listener remove", {Field::kListener}, {}},
-    {CommandKind::kBackendAdd, "backend add", {Field::kListener, Field::kAddress}, {Field::kWeight, Field::kBackup}},
+    {CommandKind::kBackendAdd, "backend add", {Field::kListener, Field::kAddress},
+     {Field::kWeight, Field::kBackup, Field::kState}},
     {CommandKind::kBackendRemove, "backend remove", {Field::kListener, Field::kAddress}, {}},
     {CommandKind::kBackendSet, "backend set", {Field::kListener, Field::kAddress}, {Field::kWeight, Field::kState}},
     {CommandKind::kStats, "stats", {}, {Field::kListener}},
     {CommandKind::kVrrpStatus, "vrrp status", {}, {}},
     {CommandKind::kReload, "reload", {}, {}},
+    {CommandKind::kListenerSet, "listener set", {Field::kListener}, {Field::kAllow, Field::kDeny}},
 };
 
 std::string_view field_name(Field field) { return kFieldNames[size_t(field)]; }
@@ -131,6 +134,14 @@ Result<BackendAdminState> get_state(const json& value) {
     return *state;
 }
 
+// "10.0.0.0/8, 2001:db8::/32"; "" clears the list.
+Result<std::vector<InetPrefix>> get_prefixes(const json& value, std::string_view what) {
+    if (!value.is_string()) return fail(type_error(what, value, "a string of prefixes"));
+    Result<std::vector<InetPrefix>> prefixes = parse_prefix_list(value.get_ref<const std::string&>());
+    if (!prefixes) return fail("bad '" + std::string(what) + "': " + prefixes.error());
+    return prefixes;
+}
+
 Result<void> set_backend_field(BackendSpec& spec, const std::string& key, const json& item) {
     if (key == "address") return store_into(spec.address, get_address(item, "address"));
     if (key == "weight") return store_into(spec.weight, get_weight(item));
@@ -171,6 +182,8 @@ Result<void> set_field(Request& request, Field field, const json& value) {
         case Field::kBackup: return store_into(request.backup, get_bool(value, "backup"));
         case Field::kState: return store_into(request.state, get_state(value));
         case Field::kBackends: return set_backends(request, value);
+        case Field::kAllow: return store_into(request.allow, get_prefixes(value, "allow"));
+        case Field::kDeny: return store_into(request.deny, get_prefixes(value, "deny"));
     }
     return fail("unknown field");
 }
@@ -209,6 +222,8 @@ Result<void> set_fields(Request& request, const CommandSpec& spec, const json& d
         if (!document.contains(field_name(required))) return fail("missing '" + std::string(field_name(required)) + "'");
     if (spec.kind == CommandKind::kBackendSet && !request.weight && !request.state)
         return fail("nothing to change (give 'weight', 'state' or both)");
+    if (spec.kind == CommandKind::kListenerSet && !request.allow && !request.deny)
+        return fail("nothing to change (give 'allow', 'deny' or both)");
     return {};
 }
 
@@ -318,6 +333,8 @@ std::string format_request(const Request& request) {
     if (request.weight) out["weight"] = *request.weight;
     if (request.backup) out["backup"] = true;
     if (request.state) out["state"] = std::string(format_backend_state(*request.state));
+    if (request.allow) out["allow"] = format_prefix_list(*request.allow);
+    if (request.deny) out["deny"] = format_prefix_list(*request.deny);
     return out.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 

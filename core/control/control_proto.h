@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/base/inet_addr.h"
+#include "core/base/inet_prefix.h"
 #include "core/base/result.h"
 #include "core/config/config.h"
 
@@ -24,6 +25,7 @@ inline constexpr size_t kMaxRequestBytes = 64 * 1024;
 enum class CommandKind {
     kStatus, kListenerList, kListenerShow, kListenerAdd, kListenerRemove,
     kBackendAdd, kBackendRemove, kBackendSet, kStats, kVrrpStatus, kReload,
+    kListenerSet,
 };
 
 // "listener add" for kListenerAdd: the wire name and ringlbctl's words.
@@ -51,7 +53,10 @@ struct Request {
     std::optional<InetAddr> address;           // backend add/remove/set
     std::optional<uint32_t> weight;            // backend add/set
     bool backup = false;                       // backend add
-    std::optional<BackendAdminState> state;    // backend set
+    std::optional<BackendAdminState> state;    // backend add/set
+    // listener set: the new lists, each replacing the listener's (empty: cleared).
+    std::optional<std::vector<InetPrefix>> allow;
+    std::optional<std::vector<InetPrefix>> deny;
 
     bool operator==(const Request&) const = default;
 };

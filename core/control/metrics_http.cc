@@ -123,6 +123,28 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
         w.sample("ringlb_connections_rejected_total", label + ",reason=\"rate_per_source\"", totals[i].rejected_rate);
     }
 
+    w.family("ringlb_refused_total", "counter",
+             "Client connections reset at accept by the listener's allow / deny lists (reason: denied).");
+    for (size_t i = 0; i < listeners.size(); ++i)
+        w.sample("ringlb_refused_total", listener_label(*listeners[i].runtime) + ",reason=\"denied\"",
+                 totals[i].denied);
+
+    w.family("ringlb_proxy_rejected_total", "counter",
+             "accept_proxy: client connections closed for their PROXY header (reason: untrusted, invalid, version, "
+             "oversized, truncated, timeout).");
+    static constexpr const char* kProxyReasons[kProxyRejectCounters] = {"untrusted", "invalid",   "version",
+                                                                        "oversized", "truncated", "timeout"};
+    for (size_t i = 0; i < listeners.size(); ++i)
+        for (size_t r = 0; r < kProxyRejectCounters; ++r)
+            w.sample("ringlb_proxy_rejected_total",
+                     listener_label(*listeners[i].runtime) + ",reason=\"" + kProxyReasons[r] + "\"",
+                     totals[i].proxy_rejected[r]);
+
+    w.family("ringlb_drain_closed_total", "counter",
+             "Connections closed because their backend was drained or removed drain_timeout ago.");
+    for (size_t i = 0; i < listeners.size(); ++i)
+        w.sample("ringlb_drain_closed_total", listener_label(*listeners[i].runtime), totals[i].drain_closed);
+
     auto per_backend = [&](const char* name, const char* type, const char* help, auto value) {
         w.family(name, type, help);
         for (const ListenerEntry& entry : listeners)

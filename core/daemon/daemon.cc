@@ -19,6 +19,7 @@
 #include "core/control/metrics_http.h"
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
+#include "core/runtime/drain.h"
 #include "core/sched/sched_source_hash.h"
 #include "vrrp/instance_reload_plan.h"
 #include "vrrp/vrrp_check.h"
@@ -119,6 +120,8 @@ Result<std::shared_ptr<const RuntimeSnapshot>> Daemon::build_snapshot(std::share
                 runtime->source_limiter = std::make_shared<SourceLimiter>(SourceLimiter::kDefaultMaxSources, seed);
             }
         }
+        if (!lc.allow.empty() || !lc.deny.empty()) runtime->access = std::make_shared<AccessRules>(lc.allow, lc.deny);
+        if (lc.accept_proxy != AcceptProxy::kOff) runtime->proxy_from = std::make_shared<PrefixSet>(lc.accept_proxy_from);
         snapshot->listeners.push_back({runtime, sockets});
     }
     return std::shared_ptr<const RuntimeSnapshot>(std::move(snapshot));
@@ -175,6 +178,7 @@ Result<void> Daemon::apply_config(std::shared_ptr<const Config> next, ReloadPlan
         spdlog::error("{}; log level unchanged", level.error());  // the parser accepts only known levels
     shutdown_listeners(*previous, snapshot.get());
     publish_admin_states(*snapshot);  // drain/maint hold before any worker sees the snapshot
+    follow_drains(*snapshot, previous.get(), monotonic_ms());  // drain_timeout counts from here
     snapshots_.store(snapshot);
     const std::vector<std::string> lines = reload_plan_lines(changes);
     for (size_t i = 0; i < lines.size(); ++i)
@@ -270,6 +274,12 @@ ControlContext Daemon::control_context() {
 void Daemon::periodic(int64_t now_ms) {
     auto snapshot = snapshots_.load();
     if (snapshot) {
+        {
+            // Under the config lock: a change that removes a backend marks it on the
+            // snapshot it replaces, and this must not unmark it from a stale one.
+            std::lock_guard lock(mutex_);
+            if (auto current = snapshots_.load()) follow_drains(*current, nullptr, now_ms);  // agent's drain; drain's end
+        }
         for (const ListenerEntry& entry : snapshot->listeners)
             if (refresh_listener_maglev(*entry.runtime))
                 spdlog::info("listener {}: Maglev tables rebuilt for the backends now up",

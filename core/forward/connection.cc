@@ -17,6 +17,9 @@ const char* close_reason_name(CloseReason reason) noexcept {
         case CloseReason::kQueueTimeout: return "queue-timeout";
         case CloseReason::kShutdown: return "shutdown";
         case CloseReason::kError: return "error";
+        case CloseReason::kDrainTimeout: return "drain-timeout";
+        case CloseReason::kProxyHeader: return "proxy-header";
+        case CloseReason::kRefused: return "refused";
     }
     return "?";
 }

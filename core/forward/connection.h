@@ -47,12 +47,13 @@ struct Direction {
 };
 
 // kQueued: every eligible backend is at max_connections; waits up to queue_timeout.
-enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClosing };
+// kProxyHeader: accept_proxy, waiting for the client's PROXY header (no backend yet).
+enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClosing, kProxyHeader };
 
 // Why a connection ended, for the debug log and the access log.
 enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
-    kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError,
+    kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError, kDrainTimeout, kProxyHeader, kRefused,
 };
 const char* close_reason_name(CloseReason reason) noexcept;
 

@@ -15,6 +15,8 @@
 #include "core/base/clock.h"
 #include "core/base/log.h"
 #include "core/base/setup_thread.h"
+#include "core/forward/proxy_accept.h"
+#include "core/runtime/drain.h"
 
 namespace ringlb {
 
@@ -172,6 +174,7 @@ void Worker::handle_cqe(const io_uring_cqe* cqe) noexcept {
         case Op::kSend: return handle_send(tag.slot, Dir(tag.sub), cqe->res);
         case Op::kPollIn: return handle_poll(tag.slot, Dir(tag.sub), PollFor::kRead, cqe->res);
         case Op::kPollOut: return handle_poll(tag.slot, Dir(tag.sub), PollFor::kWrite, cqe->res);
+        case Op::kProxyPoll: return handle_proxy_poll(tag.slot, cqe->res);
         default: return;
     }
 }
@@ -204,6 +207,10 @@ void Worker::on_tick() noexcept {
             close_connection(slot, CloseReason::kQueueTimeout, CloseWith::kFin);
             continue;
         }
+        if (conn.state == ConnState::kProxyHeader) {  // no whole PROXY header within accept_proxy_timeout
+            reject_proxied(slot, uint8_t(ProxyRejectReason::kTimeout));
+            continue;
+        }
         if (conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) continue;
         bool half_closed = conn.dirs[0].leg.done() || conn.dirs[1].leg.done();
         close_connection(slot, half_closed ? CloseReason::kHalfCloseTimeout : CloseReason::kIdleTimeout, CloseWith::kFin);
@@ -214,17 +221,32 @@ void Worker::on_tick() noexcept {
         for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
             Connection& conn = conns_[slot];
             if (conn.state == ConnState::kConnecting || conn.state == ConnState::kForwarding ||
-                conn.state == ConnState::kQueued) {
+                conn.state == ConnState::kQueued || conn.state == ConnState::kProxyHeader) {
                 close_connection(slot, CloseReason::kShutdown, CloseWith::kFin);
                 ++forced;
             }
         }
         if (forced) spdlog::info("worker {}: shutdown grace over, closed {} connections", index_, forced);
     }
+    if (draining_backend_count().load(std::memory_order_relaxed) > 0) close_drained();
+    if (!proxy_waiting_.empty()) recheck_proxy_waiting();
     // Slots (and fds) freed on other workers are only seen here.
     for (uint32_t i = 0; i < listeners_.size(); ++i)
         if (!listeners_[i]->waiting.empty()) service_queue(i);
     if (!finished()) arm_tick();
+}
+
+// drain_timeout: connections whose backend has drained that long end now. A scan of
+// the table, only while some backend drains; a listener without the key skips it.
+void Worker::close_drained() noexcept {
+    for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
+        Connection& conn = conns_[slot];
+        if ((conn.state != ConnState::kForwarding && conn.state != ConnState::kConnecting) || !conn.backend) continue;
+        const int64_t since = conn.backend->drain_since_ms.load(std::memory_order_relaxed);
+        if (!drain_expired(since, conn.listener->config.drain_timeout.count(), now_ms_)) continue;
+        bump(conn.listener->stats->worker(index_).drain_closed);
+        close_connection(slot, CloseReason::kDrainTimeout, CloseWith::kFin);
+    }
 }
 
 // ---------------------------------------------------------------- listeners

@@ -98,6 +98,7 @@ private:
     void on_tick() noexcept;
     void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) noexcept;
     void begin_stop() noexcept;
+    void close_drained() noexcept;  // drain_timeout passed (core/runtime/drain.h)
     bool finished() const noexcept;
 
     // accepting (worker_accept.cc)
@@ -110,8 +111,18 @@ private:
     bool near_fd_limit() const noexcept;                  // estimated free fds below kFdMargin
     void pause_accepting() noexcept;                      // every listener of this worker
     void on_new_client(uint32_t listener_slot, UniqueFd client) noexcept;
-    bool admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
-                      bool* tracked) noexcept;
+    bool admit_address(const WorkerListener& wl, int fd, const InetAddr& client) noexcept;
+    bool admit_source(const WorkerListener& wl, int fd, const InetAddr& source, bool* tracked) noexcept;
+    bool admit_client(const WorkerListener& wl, int fd, const InetAddr& client, bool* tracked) noexcept;
+    void start_connection(uint32_t slot) noexcept;
+
+    // accept_proxy (worker_proxy.cc): the client's PROXY header before anything else
+    void accept_proxied(uint32_t listener_slot, UniqueFd client) noexcept;
+    void arm_proxy_poll(uint32_t slot) noexcept;
+    void handle_proxy_poll(uint32_t slot, int res) noexcept;
+    void check_proxy_header(uint32_t slot, bool ended) noexcept;
+    void reject_proxied(uint32_t slot, uint8_t reason) noexcept;  // a ProxyRejectReason
+    void recheck_proxy_waiting() noexcept;
 
     // connecting, queueing and closing (worker_connect.cc)
     void connect_next(uint32_t slot) noexcept;
@@ -161,6 +172,8 @@ private:
     std::vector<std::unique_ptr<WorkerListener>> listeners_;
     std::vector<Candidate> candidates_;      // scratch for pick_backend
     std::vector<uint32_t> expired_;          // scratch for on_tick
+    // accept_proxy: clients whose header came in part, looked at again each tick.
+    std::vector<std::pair<uint32_t, uint32_t>> proxy_waiting_, proxy_rechecks_;  // {slot, generation}
     std::vector<UniqueFd> close_after_submit_;  // closed once the cancels naming them are submitted
     struct Starved { uint32_t slot; uint32_t generation; Dir dir; };
     std::vector<Starved> starved_;

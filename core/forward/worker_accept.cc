@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/base/log.h"
+#include "core/forward/socket_options.h"
 #include "core/forward/source_limiter.h"
 #include "core/forward/worker.h"
 #include "core/sched/maglev.h"
@@ -17,6 +18,12 @@ namespace ringlb {
 namespace {
 
 LogRateLimit source_limit_log;
+LogRateLimit denied_log;
+
+void reset_on_close(int fd) noexcept {
+    linger hard{1, 0};  // the caller's close then sends a RST
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+}
 
 }  // namespace
 
@@ -117,13 +124,7 @@ void Worker::handle_accept_resume(uint32_t listener_slot) noexcept {
 // max_conn_per_source and rate_per_source. False: refused, and the socket is
 // set to close with a RST (HAProxy's "tcp-request connection reject"): no
 // backend, no connection slot, no access log line; counted per reason.
-bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* peer, socklen_t* peer_len,
-                          bool* tracked) noexcept {
-    socklen_t len = sizeof(*peer);
-    // Not connected any more (reset while queued): nothing to limit, it fails on its own.
-    if (getpeername(fd, reinterpret_cast<sockaddr*>(peer), &len) != 0) return true;
-    *peer_len = len;
-    const InetAddr source = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(peer), len);
+bool Worker::admit_source(const WorkerListener& wl, int fd, const InetAddr& source, bool* tracked) noexcept {
     const ListenerConfig& config = wl.runtime->config;
     const SourceLimits limits{config.max_conn_per_source, config.rate_per_source};
     // The loop's millisecond clock: no clock read per accept, and the bucket
@@ -158,38 +159,76 @@ bool Worker::admit_source(const WorkerListener& wl, int fd, sockaddr_storage* pe
     if (source_limit_log.allow(now_ms_, &suppressed))
         spdlog::warn("listener {}: rejected {}: over {} {} ({} more since last line)", config.name,
                      source.host_string(), reason, limit, suppressed);
-    linger hard{1, 0};  // the caller's close then sends a RST
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+    reset_on_close(fd);
     return false;
+}
+
+// allow / deny, before anything else: a refused client is reset (RST) at once and
+// touches no backend, no slot, no per-source table; counted as "denied".
+bool Worker::admit_address(const WorkerListener& wl, int fd, const InetAddr& client) noexcept {
+    if (wl.runtime->access->admits(client)) return true;
+    bump(wl.runtime->stats->worker(index_).denied);
+    uint64_t suppressed = 0;
+    if (denied_log.allow(now_ms_, &suppressed))
+        spdlog::info("listener {}: denied {} by allow/deny ({} more since last line)", wl.runtime->config.name,
+                     client.host_string(), suppressed);
+    reset_on_close(fd);
+    return false;
+}
+
+// Both checks on the client's address: the socket's peer, or the PROXY header's.
+bool Worker::admit_client(const WorkerListener& wl, int fd, const InetAddr& client, bool* tracked) noexcept {
+    if (wl.runtime->access && !admit_address(wl, fd, client)) return false;
+    // An address of no family (the peer reset meanwhile): nothing to limit, it fails on its own.
+    if (wl.runtime->source_limiter && client.family() != AF_UNSPEC && !admit_source(wl, fd, client, tracked))
+        return false;
+    return true;
 }
 
 void Worker::on_new_client(uint32_t listener_slot, UniqueFd client) noexcept {
     const int fd = client.get();
     WorkerListener& wl = *listeners_[listener_slot];
-    // Abuse limits off: this branch is all they cost (peer stays unwritten).
-    sockaddr_storage peer;
-    socklen_t peer_len = 0;
-    bool tracked = false;
-    if (wl.runtime->source_limiter && !admit_source(wl, fd, &peer, &peer_len, &tracked)) return;
-    uint32_t slot = conns_.allocate();
+    const ListenerConfig& config = wl.runtime->config;
+    if (config.accept_proxy != AcceptProxy::kOff) return accept_proxied(listener_slot, std::move(client));
+    // Neither access lists nor abuse limits, nor source-hash, nor access log: no peer
+    // name read and no address copied (this branch is all they cost).
+    const bool checked = wl.runtime->access || wl.runtime->source_limiter;
+    const bool need_peer =
+        checked || config.scheduler == SchedulerKind::kSourceHash || (access_log_ && access_log_->enabled());
+    uint32_t slot = 0;
+    if (need_peer) {
+        InetAddr source;
+        sockaddr_storage peer;
+        socklen_t peer_len = sizeof(peer);
+        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0)
+            source = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
+        bool tracked = false;
+        if (checked && !admit_client(wl, fd, source, &tracked)) return;
+        slot = conns_.allocate();
+        conns_[slot].client = source;
+        conns_[slot].source_tracked = tracked;
+    } else {
+        slot = conns_.allocate();
+    }
     Connection& conn = conns_[slot];
-    conn.source_tracked = tracked;
-    conn.state = ConnState::kConnecting;
     conn.client_fd = std::move(client);
     conn.listener = wl.runtime;
     conn.listener_slot = listener_slot;
     conn.accepted_ms = now_ms_;  // TCP_NODELAY comes from the listening socket
-    const bool source_hash = wl.runtime->config.scheduler == SchedulerKind::kSourceHash;
-    if (peer_len == 0 && (source_hash || (access_log_ && access_log_->enabled()))) {
-        peer_len = sizeof(peer);
-        if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0) peer_len = 0;
-    }
-    if (peer_len != 0) conn.client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
-    if (source_hash && conn.client.family() != AF_UNSPEC) conn.source_hash = hash_source_address(conn.client);
-    auto& stats = wl.runtime->stats->worker(index_);
-    bump(stats.connections_total);
-    bump(stats.active);
-    timeouts_.arm(slot, conn.listener->config.idle_timeout.count(), now_ms_);
+    bump(wl.runtime->stats->worker(index_).active);
+    start_connection(slot);
+}
+
+// An admitted client, its address known: on to a backend.
+void Worker::start_connection(uint32_t slot) noexcept {
+    Connection& conn = conns_[slot];
+    const ListenerConfig& config = conn.listener->config;
+    conn.state = ConnState::kConnecting;
+    if (config.tcp_keepalive) apply_tcp_keepalive(conn.client_fd.get(), config);
+    if (config.scheduler == SchedulerKind::kSourceHash && conn.client.family() != AF_UNSPEC)
+        conn.source_hash = hash_source_address(conn.client);
+    bump(conn.listener->stats->worker(index_).connections_total);
+    timeouts_.arm(slot, config.idle_timeout.count(), now_ms_);
     connect_next(slot);
 }
 

@@ -11,6 +11,7 @@
 #include "core/base/clock.h"
 #include "core/base/log.h"
 #include "core/forward/proxy_header.h"
+#include "core/forward/socket_options.h"
 #include "core/forward/source_limiter.h"
 #include "core/forward/worker.h"
 #include "core/health/passive_health.h"
@@ -110,6 +111,7 @@ void Worker::connect_next(uint32_t slot) noexcept {
         --fd_waiters_;  // the last one gone: the accept resume timer re-arms accepting
     }
     set_nodelay(fd.get());
+    if (config.tcp_keepalive) apply_tcp_keepalive(fd.get(), config);
     conn.backend_fd = std::move(fd);
     conn.backend_index = index;
     if (index < 64) conn.tried_mask |= uint64_t(1) << index;
@@ -166,7 +168,10 @@ bool Worker::send_proxy_header(const Connection& conn) noexcept {
     if (getpeername(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
         getsockname(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&local), &local_len) != 0)
         return false;
-    InetAddr client = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
+    // With accept_proxy, the client the PROXY header named (conn.client), not the balancer.
+    InetAddr client = conn.listener->config.accept_proxy != AcceptProxy::kOff
+                          ? conn.client
+                          : InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer), peer_len);
     InetAddr vip = InetAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&local), local_len);
     const ProxyHeaderBytes header = conn.listener->config.proxy_protocol == ProxyProtocol::kV1
                                         ? build_proxy_v1(client, vip)

@@ -21,6 +21,7 @@ enum class Op : uint8_t {
     kTick,            // the worker's periodic timer
     kWake,            // eventfd read: another thread wants the worker's attention
     kIgnored,         // CQEs nobody waits for (cancels of worker-level ops)
+    kProxyPoll,       // accept_proxy: the client's socket is readable (or shut)
 };
 
 // sub: the Dir (core/forward/connection.h) of kRecv, kSend, kPollIn and kPollOut.

@@ -143,6 +143,12 @@ private:
     bool passive_down_ = false;  // no active checks: down until on_passive_recovery
     bool agent_down_ = false;
     BackendAdminState agent_admin_ = BackendAdminState::kReady;
+
+public:
+    // The agent asked for a drain ("drain", or 0%): drain_timeout counts from then.
+    bool agent_drains() const { return agent_admin_ == BackendAdminState::kDrain || agent_percent_ == 0; }
+
+private:
     uint32_t agent_percent_ = 100;
     BackendAdminState admin_ = BackendAdminState::kReady;
     std::optional<int64_t> ramp_start_ms_;

@@ -93,6 +93,7 @@ void publish(HealthTarget& t, int64_t now_ms) {
     BackendState& s = *t.state;
     const BackendStatus status = t.fsm.status();
     if (s.status.load(std::memory_order_relaxed) != status) s.status.store(status);
+    s.agent_drain.store(t.fsm.agent_drains(), std::memory_order_relaxed);
     const uint32_t permille = t.fsm.weight_permille(now_ms);
     if (permille != t.published_permille) {
         s.weight_permille.store(permille, std::memory_order_relaxed);

@@ -23,8 +23,19 @@ namespace ringlb {
 constexpr uint32_t kWeightScale = 1000;
 constexpr uint32_t kMaxEffectiveWeight = 256 * kWeightScale;
 
+// Backends, in every snapshot or only in live connections, whose drain_since_ms is
+// set: workers look for connections past drain_timeout only while this is above 0.
+inline std::atomic<int64_t>& draining_backend_count() noexcept {
+    static std::atomic<int64_t> count{0};
+    return count;
+}
+
 struct BackendState {
     explicit BackendState(const InetAddr& addr) : address(addr) {}
+    ~BackendState() {
+        if (drain_since_ms.load(std::memory_order_relaxed) != 0)
+            draining_backend_count().fetch_sub(1, std::memory_order_relaxed);
+    }
 
     const InetAddr address;
     std::atomic<int64_t> active{0};              // live connections, all workers
@@ -38,6 +49,10 @@ struct BackendState {
     // snapshot naming it is published (publish_admin_states), so that drain and
     // maint hold from the next connection on.
     std::atomic<BackendAdminState> admin{BackendAdminState::kReady};
+    // Monotonic ms when it began draining (core/runtime/drain.h); 0 = not draining.
+    std::atomic<int64_t> drain_since_ms{0};
+    // The agent's "drain" (or 0%), written by the health checker; the operator's is `admin`.
+    std::atomic<bool> agent_drain{false};
 
     // Health, written by the health checker thread (core/health/health_checker.cc).
     std::atomic<BackendStatus> status{BackendStatus::kUp};

@@ -9,6 +9,7 @@
 
 #include "core/base/unique_fd.h"
 #include "core/config/config.h"
+#include "core/runtime/access_rules.h"
 #include "core/runtime/backend.h"
 #include "core/runtime/stats.h"
 
@@ -38,6 +39,10 @@ struct ListenerRuntime {
     // Shared by all workers; null unless max_conn_per_source or rate_per_source
     // is set. Kept across reloads of a listener of the same name, like stats.
     std::shared_ptr<SourceLimiter> source_limiter;
+    // allow / deny; null unless the listener sets either (rebuilt with each snapshot).
+    std::shared_ptr<const AccessRules> access;
+    // accept_proxy_from; null unless accept_proxy is on.
+    std::shared_ptr<const PrefixSet> proxy_from;
 };
 
 struct ListenerEntry {

@@ -77,6 +77,21 @@ TEST(CliArgs, BackendAddRemoveAndSetTakeListenerAddressAndTheirFlags) {
     set.weight = 7;
     set.state = BackendAdminState::kMaint;
     EXPECT_EQ(parse_ok({"backend", "set", "web", "10.0.1.13:8080", "--weight=7", "--state", "maint"}), set);
+
+    Request drained = expected(CommandKind::kBackendAdd, "web");
+    drained.address = addr("10.0.1.13:8080");
+    drained.state = BackendAdminState::kDrain;
+    EXPECT_EQ(parse_ok({"backend", "add", "web", "10.0.1.13:8080", "--state", "drain"}), drained);
+}
+
+TEST(CliArgs, ListenerSetTakesAllowAndDenyListsThatAddUpAndAnEmptyOneClears) {
+    Request set = expected(CommandKind::kListenerSet, "web");
+    set.allow = *parse_prefix_list("10.0.0.0/8, 2001:db8::/32, 192.0.2.7");
+    EXPECT_EQ(parse_ok({"listener", "set", "web", "--allow", "10.0.0.0/8,2001:db8::/32", "--allow=192.0.2.7"}), set);
+    Request clear = expected(CommandKind::kListenerSet, "web");
+    clear.allow.emplace();
+    clear.deny = *parse_prefix_list("10.1.0.0/16");
+    EXPECT_EQ(parse_ok({"listener", "set", "web", "--allow", "", "--deny", "10.1.0.0/16"}), clear);
 }
 
 TEST(CliArgs, GlobalOptionsStandAnywhereInBothSpellings) {
@@ -120,8 +135,9 @@ TEST(CliArgs, MissingAndUnknownWordsAreNamed) {
     EXPECT_EQ(error_of({"frob"}), "unknown command 'frob' (see --help)");
     EXPECT_EQ(error_of({"vrrp"}), "missing 'status' after 'vrrp'");
     EXPECT_EQ(error_of({"vrrp", "foo"}), "unknown command 'vrrp foo' (expected 'vrrp status')");
-    EXPECT_EQ(error_of({"listener"}), "missing list, show, add or remove after 'listener'");
-    EXPECT_EQ(error_of({"listener", "frob"}), "unknown command 'listener frob' (expected list, show, add or remove)");
+    EXPECT_EQ(error_of({"listener"}), "missing list, show, add, remove or set after 'listener'");
+    EXPECT_EQ(error_of({"listener", "frob"}),
+              "unknown command 'listener frob' (expected list, show, add, remove or set)");
     EXPECT_EQ(error_of({"backend", "frob", "web", "10.0.0.1:80"}),
               "unknown command 'backend frob' (expected add, remove or set)");
     EXPECT_EQ(error_of({"listener", "show"}), "missing the listener's name");
@@ -165,8 +181,11 @@ TEST(CliArgs, FlagsAreCheckedPerCommand) {
               "unknown option --frob for 'listener add'");
     EXPECT_EQ(error_of({"listener", "add", "web", "--bind"}), "--bind needs a value");
     EXPECT_EQ(error_of({"backend", "add", "web", "10.0.0.1:80", "--backup=yes"}), "--backup takes no value");
-    EXPECT_EQ(error_of({"backend", "add", "web", "10.0.0.1:80", "--state", "drain"}),
-              "unknown option --state for 'backend add'");
+    EXPECT_EQ(error_of({"backend", "remove", "web", "10.0.0.1:80", "--state", "drain"}),
+              "unknown option --state for 'backend remove'");
+    EXPECT_EQ(error_of({"listener", "set", "web"}), "listener set: give --allow CIDR,... and/or --deny CIDR,...");
+    EXPECT_EQ(error_of({"listener", "set", "web", "--weight", "2"}), "unknown option --weight for 'listener set'");
+    EXPECT_EQ(error_of({"listener", "set", "web", "--allow", "10.0.0.1/8"}).rfind("bad --allow: ", 0), 0u);
     EXPECT_EQ(error_of({"backend", "remove", "web", "10.0.0.1:80", "--weight", "3"}),
               "unknown option --weight for 'backend remove'");
     EXPECT_EQ(error_of({"backend", "set", "web", "10.0.0.1:80", "--backup"}),
@@ -184,6 +203,9 @@ TEST(CliArgs, EveryParsedCommandIsARequestRinglbdAccepts) {
         {"listener", "add", "web", "--bind", "1.2.3.4:80", "--check", "tcp", "--backend", "10.0.0.1:80,weight=2,backup"},
         {"listener", "remove", "web"},
         {"backend", "add", "web", "10.0.0.1:80", "--weight", "3", "--backup"},
+        {"backend", "add", "web", "10.0.0.1:80", "--state", "drain"},
+        {"listener", "set", "web", "--allow", "10.0.0.0/8, ::1", "--deny", "10.9.0.0/16"},
+        {"listener", "set", "web", "--allow", ""},
         {"backend", "remove", "web", "10.0.0.1:80"},
         {"backend", "set", "web", "10.0.0.1:80", "--state", "maint"},
         {"stats", "web"},

@@ -5,17 +5,13 @@
 #include <string>
 
 #include "core/config/config_parse.h"
+#include "tests/unit/config/listener_text.h"
 
 namespace ringlb {
 namespace {
 
-std::string listener_with(std::string_view keys) {
-    return "[global]\n\n[listener.web]\nbind = 127.0.0.1:8080\nbackend = 127.0.0.1:9001\n" + std::string(keys);
-}
-
-std::string first_error(const ConfigParseResult& result) {
-    return result.errors.empty() ? "" : result.errors[0].to_string();
-}
+using testing::first_error;
+using testing::listener_with;
 
 TEST(ListenerSectionSourceLimit, BothLimitsAreOffByDefault) {
     ConfigParseResult result = parse_config(listener_with(""), "t.conf");

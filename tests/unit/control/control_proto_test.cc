@@ -60,6 +60,13 @@ TEST(ControlProto, EveryCommandRoundTripsThroughItsJsonLine) {
     requests.push_back(make(CommandKind::kStats, "web"));
     requests.push_back(make(CommandKind::kVrrpStatus));
     requests.push_back(make(CommandKind::kReload));
+    Request access = make(CommandKind::kListenerSet, "web");
+    access.allow = *parse_prefix_list("10.0.0.0/8, 2001:db8::/32");
+    access.deny.emplace();
+    requests.push_back(access);
+    Request drained_add = backend_add;
+    drained_add.state = BackendAdminState::kDrain;
+    requests.push_back(drained_add);
     for (const Request& request : requests) {
         std::string line = format_request(request);
         ASSERT_TRUE(line.ends_with("\n"));
@@ -164,8 +171,14 @@ TEST(ControlProto, MalformedRequestsAreErrorsThatSayWhatIsWrong) {
          "not valid JSON"},
         {"{\"command\":\"backend add\",\"listener\":\"web\",\"address\":\"10.0.0.1:80\",\"backup\":\"yes\"}",
          "'backup' must be true or false, not a string"},
-        {"{\"command\":\"backend add\",\"listener\":\"web\",\"address\":\"10.0.0.1:80\",\"state\":\"drain\"}",
-         "backend add: unknown field 'state'"},
+        {"{\"command\":\"backend add\",\"listener\":\"web\",\"address\":\"10.0.0.1:80\",\"state\":\"down\"}",
+         "backend add: bad state 'down' (expected ready, drain or maint)"},
+        {"{\"command\":\"listener set\",\"listener\":\"web\"}", "listener set: nothing to change"},
+        {"{\"command\":\"listener set\",\"listener\":\"web\",\"allow\":[\"10.0.0.0/8\"]}",
+         "'allow' must be a string of prefixes, not an array"},
+        {"{\"command\":\"listener set\",\"listener\":\"web\",\"deny\":\"10.0.0.1/8\"}", "bad 'deny': "},
+        {"{\"command\":\"listener set\",\"listener\":\"web\",\"allow\":\"\",\"weight\":1}",
+         "listener set: unknown field 'weight'"},
         {"{\"command\":\"backend set\",\"listener\":\"web\",\"address\":\"10.0.0.1:80\"}", "backend set: nothing to change"},
         {"{\"command\":\"backend set\",\"listener\":\"web\",\"address\":\"10.0.0.1:80\",\"state\":\"down\"}",
          "bad state 'down' (expected ready, drain or maint)"},
