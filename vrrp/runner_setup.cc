@@ -42,6 +42,30 @@ void remove_stale_vips(NetlinkRoute& netlink, const VrrpInstanceConfig& config, 
 
 }  // namespace
 
+std::vector<Ipv4> remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
+                                       const std::string& who) {
+    std::vector<Ipv4> removed;
+    for (const HeldInstance& instance : held) {
+        auto link = netlink.get_link(instance.interface);
+        if (!link || !*link) {
+            spdlog::warn("{}: {}: interface {} {}; its recorded VIPs stay as they are", who, instance.name,
+                         instance.interface, link ? "does not exist" : "cannot be read: " + link.error());
+            continue;
+        }
+        for (const Ipv4Prefix& vip : instance.held) {
+            if (auto result = netlink.remove_address((*link)->ifindex, vip); !result) {
+                spdlog::error("{}: {}: cannot remove VIP {} from {}: {}", who, instance.name, format_vip(vip),
+                              instance.interface, result.error());
+                continue;
+            }
+            removed.push_back(vip.address);
+            spdlog::warn("{}: {}: removed VIP {} from {}, recorded as held by an earlier run", who, instance.name,
+                         format_vip(vip), instance.interface);
+        }
+    }
+    return removed;
+}
+
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink) {
     // Every instance's stale VIPs go before any source address is chosen, so that none

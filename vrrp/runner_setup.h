@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "vrrp/held_vips_file.h"
 #include "vrrp/runner_instance.h"
 #include "vrrp/vip_netlink.h"
 
@@ -18,5 +19,12 @@ namespace ringlb {
 // CAP_NET_RAW).
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink);
+
+// Removes from each listed interface the VIPs `held` says ringlbd added (the state file
+// of a run that did not stop cleanly), and nothing else. An interface that is gone is
+// skipped; every failure is logged and the rest is still tried. `who` starts each log
+// line ("vrrp" at start-up, "ringlbd --release"). Returns the addresses removed.
+std::vector<Ipv4> remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
+                                       const std::string& who);
 
 }  // namespace ringlb

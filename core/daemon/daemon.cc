@@ -54,8 +54,8 @@ int resolve_worker_count(int configured) {
     return 1;
 }
 
-Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config)
-    : config_path_(store->path()), config_(std::move(config)), store_(std::move(store)) {
+Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config, std::string state_file)
+    : config_path_(store->path()), state_file_(std::move(state_file)), config_(std::move(config)), store_(std::move(store)) {
     worker_count_ = resolve_worker_count(config_->global.workers);
     access_log_ = std::make_unique<AccessLog>(worker_count_);
 }
@@ -355,7 +355,7 @@ int Daemon::run() {
     health_->start();
     if (!config_->vrrp.empty()) {
         // After the workers: a host that becomes master can forward at once.
-        vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp);
+        vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp, state_file_);
         vrrp_->start();
     }
     control_->start();
