@@ -78,6 +78,7 @@ json listener_totals_json(const ListenerEntry* entry) {
     out["rejected_conn_limit"] = totals.rejected_conn_limit;
     out["rejected_rate"] = totals.rejected_rate;
     out["source_untracked"] = totals.source_untracked;
+    out["vip_released"] = totals.vip_released;
     out["active"] = totals.active;
     out["bytes_in"] = totals.bytes_in;
     out["bytes_out"] = totals.bytes_out;

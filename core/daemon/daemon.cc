@@ -308,13 +308,17 @@ void Daemon::stop() {
         snapshots_.store(nullptr);
     }
     // RFC 5798 §6.4.3: a master leaving sends priority 0, so the backup takes
-    // over after Skew_Time instead of Master_Down_Interval.
-    if (vrrp_) vrrp_->stop_graceful();
+    // over after Skew_Time instead of Master_Down_Interval. The VIPs it gives up go
+    // first; connections made to them cannot finish here and are reset by the workers.
+    std::vector<uint32_t> released;
+    if (vrrp_) released = vrrp_->stop_graceful();
     if (control_) control_->stop();
-    spdlog::info("stopping: no new connections; live ones may finish within {} ms",
-                 config_->global.shutdown_grace.count());
+    spdlog::info("stopping: no new connections; live ones may finish within {} ms{}",
+                 config_->global.shutdown_grace.count(),
+                 released.empty() ? "" : ", those made to the VIPs released (" + format_ipv4_list(released) +
+                                             ") are reset now");
     if (health_) health_->stop();
-    for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count());
+    for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count(), released);
     for (auto& worker : workers_) worker->join();
     if (watchdog_) watchdog_->stop();
     access_log_->flush_all();  // the workers are gone: their last lines

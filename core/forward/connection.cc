@@ -17,6 +17,7 @@ const char* close_reason_name(CloseReason reason) noexcept {
         case CloseReason::kQueueTimeout: return "queue-timeout";
         case CloseReason::kShutdown: return "shutdown";
         case CloseReason::kError: return "error";
+        case CloseReason::kVipReleased: return "vip-released";
     }
     return "?";
 }

@@ -29,6 +29,7 @@ struct alignas(64) WorkerListenerStats {
     std::atomic<uint64_t> rejected_conn_limit{0}; // reset at accept: source over max_conn_per_source
     std::atomic<uint64_t> rejected_rate{0};       // reset at accept: source over rate_per_source
     std::atomic<uint64_t> source_untracked{0};    // let through without per-source limits: source table full
+    std::atomic<uint64_t> vip_released{0};        // reset at stop: made to a VIP this host just released
     std::atomic<uint64_t> bytes_in{0};            // client → backend
     std::atomic<uint64_t> bytes_out{0};           // backend → client
     std::atomic<uint64_t> active{0};              // written as a gauge by its worker
@@ -48,7 +49,7 @@ inline void observe_connect(WorkerListenerStats& stats, uint64_t micros) {
 
 struct ListenerTotals {
     uint64_t connections_total = 0, connections_refused = 0, queue_timeouts = 0, bytes_in = 0, bytes_out = 0, active = 0;
-    uint64_t rejected_conn_limit = 0, rejected_rate = 0, source_untracked = 0;
+    uint64_t rejected_conn_limit = 0, rejected_rate = 0, source_untracked = 0, vip_released = 0;
     std::array<uint64_t, kConnectBuckets> connect_buckets{};   // per bucket, not cumulative
     uint64_t connect_sum_us = 0;
 };
@@ -68,6 +69,7 @@ public:
             t.rejected_conn_limit += w.rejected_conn_limit.load(std::memory_order_relaxed);
             t.rejected_rate += w.rejected_rate.load(std::memory_order_relaxed);
             t.source_untracked += w.source_untracked.load(std::memory_order_relaxed);
+            t.vip_released += w.vip_released.load(std::memory_order_relaxed);
             t.bytes_in += w.bytes_in.load(std::memory_order_relaxed);
             t.bytes_out += w.bytes_out.load(std::memory_order_relaxed);
             t.active += w.active.load(std::memory_order_relaxed);
