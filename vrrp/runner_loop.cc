@@ -82,7 +82,7 @@ void RunnerLoop::setup() {
         if (auto recorded = read_held_vips_file(held_.path()); !recorded)
             spdlog::error("vrrp: {}; removing only the VIPs the config names", recorded.error());
         else if (*recorded)
-            remove_recorded_vips(*netlink_, **recorded, "vrrp");
+            (void)remove_recorded_vips(*netlink_, **recorded, "vrrp");
     }
     instances_ = open_instances(configs_, *netlink_);
     held_.write(whole_milliseconds(clock_()));  // nothing held yet

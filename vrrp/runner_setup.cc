@@ -42,28 +42,40 @@ void remove_stale_vips(NetlinkRoute& netlink, const VrrpInstanceConfig& config, 
 
 }  // namespace
 
-std::vector<Ipv4> remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
-                                       const std::string& who) {
-    std::vector<Ipv4> removed;
+RecordedRemoval remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
+                                     const std::string& who) {
+    RecordedRemoval result;
     for (const HeldInstance& instance : held) {
         auto link = netlink.get_link(instance.interface);
         if (!link || !*link) {
+            if (!link) result.complete = false;
             spdlog::warn("{}: {}: interface {} {}; its recorded VIPs stay as they are", who, instance.name,
                          instance.interface, link ? "does not exist" : "cannot be read: " + link.error());
             continue;
         }
-        for (const Ipv4Prefix& vip : instance.held) {
-            if (auto result = netlink.remove_address((*link)->ifindex, vip); !result) {
+        auto addresses = netlink.ipv4_addresses((*link)->ifindex);
+        if (!addresses) {
+            result.complete = false;
+            spdlog::error("{}: {}: cannot read the addresses of {}: {}", who, instance.name, instance.interface,
+                          addresses.error());
+            continue;
+        }
+        std::string removed;
+        for (const Ipv4Prefix& vip : vips_held(*addresses, instance.held)) {
+            if (auto removal = netlink.remove_address((*link)->ifindex, vip); !removal) {
+                result.complete = false;
                 spdlog::error("{}: {}: cannot remove VIP {} from {}: {}", who, instance.name, format_vip(vip),
-                              instance.interface, result.error());
+                              instance.interface, removal.error());
                 continue;
             }
-            removed.push_back(vip.address);
-            spdlog::warn("{}: {}: removed VIP {} from {}, recorded as held by an earlier run", who, instance.name,
-                         format_vip(vip), instance.interface);
+            removed += (removed.empty() ? "" : ",") + format_vip(vip);
         }
+        if (removed.empty()) continue;
+        result.released.push_back(instance.name);
+        spdlog::warn("{}: {}: removed {} from {}, recorded as held by a run that did not stop cleanly", who,
+                     instance.name, removed, instance.interface);
     }
-    return removed;
+    return result;
 }
 
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,

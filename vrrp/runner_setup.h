@@ -20,11 +20,18 @@ namespace ringlb {
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink);
 
+// What remove_recorded_vips did: the instances of which it removed at least one VIP,
+// and whether everything listed is now off its interface (or the interface is gone).
+struct RecordedRemoval {
+    std::vector<std::string> released;
+    bool complete = true;
+};
+
 // Removes from each listed interface the VIPs `held` says ringlbd added (the state file
-// of a run that did not stop cleanly), and nothing else. An interface that is gone is
-// skipped; every failure is logged and the rest is still tried. `who` starts each log
-// line ("vrrp" at start-up, "ringlbd --release"). Returns the addresses removed.
-std::vector<Ipv4> remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
-                                       const std::string& who);
+// of a run that did not stop cleanly) that are still there, and nothing else. An
+// interface that is gone is skipped; every failure is logged and the rest is still
+// tried. `who` starts each log line ("vrrp" at start-up, "ringlbd --release").
+RecordedRemoval remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
+                                     const std::string& who);
 
 }  // namespace ringlb

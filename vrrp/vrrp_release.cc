@@ -2,6 +2,10 @@
 // speed (systemd ExecStopPost). Declared in vrrp_runner.h next to the runner it stands in for.
 #include <net/if.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <exception>
 #include <optional>
@@ -80,34 +84,39 @@ VrrpInstanceConfig advert_config(const HeldInstance& held) {
 
 }  // namespace
 
-std::vector<std::string> release_recorded(const std::vector<HeldInstance>& held) {
+std::vector<std::string> release_recorded(const std::string& path) {
+    auto read = read_held_vips_file(path);
+    if (!read) {
+        spdlog::error("ringlbd --release: {}; releasing what the config names", read.error());
+        return {};
+    }
+    if (!*read) return {};
+    const std::vector<HeldInstance>& held = **read;
     // RFC 5798 §6.4.3: the adverts first, for every instance, before anything slower
     // (netlink, the config): the peer's Skew_Time starts when it hears them.
-    std::vector<std::string> how(held.size());
-    for (size_t i = 0; i < held.size(); ++i) {
-        const unsigned ifindex = ::if_nametoindex(held[i].interface.c_str());
-        if (ifindex == 0) {
-            how[i] = "without an advert (interface " + held[i].interface + " is gone)";
-            continue;
+    for (const HeldInstance& instance : held) {
+        const unsigned ifindex = ::if_nametoindex(instance.interface.c_str());
+        std::string how = "without an advert (interface " + instance.interface + " is gone)";
+        if (ifindex != 0) {
+            try {
+                how = send_stop_advert(advert_config(instance), int(ifindex));
+            } catch (const std::exception& failure) {
+                how = std::string("without an advert (") + failure.what() + ")";
+            }
         }
-        try {
-            how[i] = send_stop_advert(advert_config(held[i]), int(ifindex));
-        } catch (const std::exception& failure) {
-            how[i] = std::string("without an advert (") + failure.what() + ")";
-        }
+        spdlog::info("vrrp {}: handed over from the state file {} on {}", instance.name, how, instance.interface);
     }
-    std::vector<std::string> released;
     try {
         NetlinkRoute netlink = NetlinkRoute::open();
-        remove_recorded_vips(netlink, held, "ringlbd --release");
-        for (size_t i = 0; i < held.size(); ++i) {
-            spdlog::info("vrrp {}: released the recorded VIPs on {} {}", held[i].name, held[i].interface, how[i]);
-            released.push_back(held[i].name);
-        }
+        RecordedRemoval removal = remove_recorded_vips(netlink, held, "ringlbd --release");
+        // Kept while anything listed may still be on an interface: the next start retries.
+        if (removal.complete && ::unlink(path.c_str()) != 0 && errno != ENOENT)
+            spdlog::warn("ringlbd --release: cannot remove {}: {}", path, std::strerror(errno));
+        return removal.released;
     } catch (const std::exception& failure) {
         spdlog::error("ringlbd --release: {}", failure.what());
+        return {};
     }
-    return released;
 }
 
 int release_vips(const std::vector<VrrpInstanceConfig>& instances) {

@@ -66,10 +66,12 @@ private:
 };
 
 // For `ringlbd --release`, first step, before the config is read: for each instance the
-// state file `held` lists, one priority-0 advert from what it recorded (source, VRID,
-// interval, destinations, address list), then its recorded VIPs are removed. Returns the
-// names of the instances it released. Errors are logged and the next one is tried.
-std::vector<std::string> release_recorded(const std::vector<HeldInstance>& held);
+// state file at `path` lists, one priority-0 advert from what it recorded (source, VRID,
+// interval, destinations, address list), then the recorded VIPs still on the interface
+// are removed and, when all are gone, the file too. Returns the names of the instances
+// whose VIPs it removed. Errors are logged and the next instance is tried; a file that
+// cannot be read is logged and releases nothing.
+std::vector<std::string> release_recorded(const std::string& path);
 
 // For `ringlbd --release -c FILE` (systemd ExecStopPost, after any exit of the daemon):
 // for each instance whose VIPs are still on this host's interface, sends one priority-0

@@ -68,10 +68,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> recorded;
     if (args.count("release")) {
         init_logging("info");
-        if (auto held = read_held_vips_file(state_file); !held)
-            spdlog::error("ringlbd --release: {}; releasing what the config names", held.error());
-        else if (*held && !(*held)->empty())
-            recorded = release_recorded(**held);
+        recorded = release_recorded(state_file);
     }
     // Loaded through the store, which remembers the content: ringlbctl's
     // write-backs refuse to overwrite a file edited since.

@@ -166,6 +166,9 @@ def test_release_removes_a_vip_that_the_reloaded_config_no_longer_names(lab_clea
     left = lab.addresses("lb1")
     assert f" {VIP2}/" not in left and f" {VIP}/" not in left, left
     assert f" {ADDR['lb1']}/24" in left   # the host's own address is never touched
+    assert not Path(lab.state_file("lb1")).exists()   # all it listed is gone: nothing left to do
+    again = lab.release("lb1")
+    assert "0 VRRP instance(s) released" in again.stdout, again.stdout + again.stderr
     wait_for("lb2 to own both VIPs", lambda: f" {VIP2}/32" in lab.addresses("lb2"), 3)
 
 
