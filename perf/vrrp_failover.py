@@ -10,8 +10,8 @@ configured, seen by polling `ip -4 -o addr show dev eth0` in the backup's namesp
 Usage: perf/vrrp_failover.py [--runs 10] [--runs-1s 10] [--adverts 1s,100ms]
                              [--impls ringlbd,keepalived] [--scenarios kill9,kill9+release,sigterm]
                              [--baseline OTHER/ringlbd] [--out FILE.jsonl]
-The scenarios of one implementation are interleaved run by run (side by side under the
-same load). --baseline adds an implementation "baseline": another ringlbd build (an
+Implementations and scenarios are interleaved run by run (side by side under the same
+load). --baseline adds an implementation "baseline": another ringlbd build (an
 older tree), run without --state-file.
 """
 import argparse
@@ -266,22 +266,22 @@ def main():
             lab.build()
             for advert_ms in adverts:
                 runs = args.runs_1s if advert_ms >= 1000 else args.runs
-                for impl in impls:
-                    wanted = [sc for sc in scenarios if not (impl == "keepalived" and sc == "kill9+release")]
-                    times = {sc: [] for sc in wanted}   # keepalived has no --release
-                    for i in range(runs):
-                        for scenario in wanted:          # side by side: one run of each in turn
+                wanted = {impl: [sc for sc in scenarios if not (impl == "keepalived" and sc == "kill9+release")]
+                          for impl in impls}   # keepalived has no --release
+                times = {(impl, sc): [] for impl in impls for sc in wanted[impl]}
+                for i in range(runs):
+                    for impl in impls:               # side by side: one run of each in turn
+                        for scenario in wanted[impl]:
                             took = lab.one_run(impl, scenario, advert_ms)
-                            times[scenario].append(took)
+                            times[(impl, scenario)].append(took)
                             raw.write(json.dumps({"impl": impl, "scenario": scenario, "advert_ms": advert_ms,
                                                   "run": i, "seconds": round(took, 6)}) + "\n")
                             raw.flush()
-                    for scenario in wanted:
-                        results[(impl, scenario, advert_ms)] = times[scenario]
-                        t = times[scenario]
-                        print(f"{impl:10} {scenario:14} {advert_ms:5} ms: median {statistics.median(t) * 1000:7.1f} ms"
-                              f"  min {min(t) * 1000:7.1f}  max {max(t) * 1000:7.1f}  (n={len(t)})",
-                              file=sys.stderr, flush=True)
+                for (impl, scenario), t in times.items():
+                    results[(impl, scenario, advert_ms)] = t
+                    print(f"{impl:10} {scenario:14} {advert_ms:5} ms: median {statistics.median(t) * 1000:7.1f} ms"
+                          f"  min {min(t) * 1000:7.1f}  max {max(t) * 1000:7.1f}  (n={len(t)})",
+                          file=sys.stderr, flush=True)
         finally:
             lab.destroy()
 
