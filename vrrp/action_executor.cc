@@ -29,11 +29,14 @@ void ActionExecutor::carry_out(RunnerInstance& instance, const SendAdvertTo& sen
 }
 
 void ActionExecutor::carry_out(RunnerInstance& instance, const AddAddress& add, TimePoint now) {
-    if (auto result = netlink_.add_address(instance.ifindex, add.vip); !result)
+    // Recorded before it is added: a crash in between leaves a line for an address that
+    // is not there (skipped by --release), never an address without a line.
+    held_.added(instance, add.vip, whole_milliseconds(now));
+    if (auto result = netlink_.add_address(instance.ifindex, add.vip); !result) {
         spdlog::error("vrrp {}: cannot add VIP {} to {}: {}", instance.config.name, format_vip(add.vip),
                       instance.config.interface, result.error());
-    else
-        held_.added(instance, add.vip, whole_milliseconds(now));
+        held_.removed(instance, add.vip, whole_milliseconds(now));
+    }
 }
 
 void ActionExecutor::carry_out(RunnerInstance& instance, const RemoveAddress& remove, TimePoint now) {

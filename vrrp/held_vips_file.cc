@@ -154,7 +154,6 @@ Result<void> write_held_vips_file(const std::string& path, const std::vector<Hel
             if (n <= 0) return failed("cannot write " + temp, n < 0 ? errno : EIO);
             written += size_t(n);
         }
-        if (::fsync(fd.get()) != 0) return failed("cannot fsync " + temp, errno);
     }
     if (::rename(temp.c_str(), path.c_str()) != 0) return failed("cannot rename " + temp, errno);
     return {};

@@ -2,7 +2,7 @@
 // that has VIPs on an interface, with what a priority-0 advert for it needs, so that
 // `ringlbd --release` hands over before reading the config and removes exactly what
 // ringlbd added, and a start-up after a crash cleans up the same. The text codec is
-// pure; reading and the atomic write (temp file, fsync, rename) are the I/O half.
+// pure; reading and the atomic write (temp file, rename) are the I/O half.
 #pragma once
 
 #include <optional>
@@ -44,8 +44,10 @@ Result<std::vector<HeldInstance>> parse_held_vips(std::string_view text);
 // /run/ringlb/etc-ringlb-ringlb.conf.vips. One daemon per config file, one file each.
 std::string default_held_vips_path(const std::string& config_path);
 
-// Writes `instances` to `path` atomically: PATH.tmp written and fsynced, then renamed
-// over PATH (mode 0644). Missing directories are created.
+// Writes `instances` to `path` atomically: PATH.tmp written, then renamed over PATH
+// (mode 0644); a reader sees the old file or the new one. Not fsynced: the file guards
+// against a crash of the daemon, which the page cache survives, and after a crash of the
+// host the addresses are gone too (and /run is a tmpfs). Missing directories are created.
 Result<void> write_held_vips_file(const std::string& path, const std::vector<HeldInstance>& instances);
 // nullopt when there is no file; a Failure when it cannot be read or parsed.
 Result<std::optional<std::vector<HeldInstance>>> read_held_vips_file(const std::string& path);

@@ -17,9 +17,9 @@ public:
     // `path` empty: kept in memory only (no state file).
     explicit HeldVipsRecord(std::string path) : path_(std::move(path)) {}
 
-    // After netlink added / removed `vip` for `instance`: the record follows, and the file
-    // is rewritten. A file that cannot be written is logged (once a minute), never fatal:
-    // the VIP is on the interface either way.
+    // Just before netlink adds `vip` for `instance` / after it removed it: the record
+    // follows, and the file is rewritten. A file that cannot be written is logged (once a
+    // minute), never fatal: the VIP is on the interface either way.
     void added(const RunnerInstance& instance, const Ipv4Prefix& vip, int64_t now_ms);
     void removed(const RunnerInstance& instance, const Ipv4Prefix& vip, int64_t now_ms);
     // Writes the record as it is (at start: nothing held yet).
