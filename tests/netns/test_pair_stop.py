@@ -227,3 +227,22 @@ def test_stopping_the_master_resets_its_vip_connections_and_exits_within_two_sec
     assert "shutdown grace over" not in log
     wait_for("the client to be served through lb2", lambda: lab.served_by() == "lb2", 3, 0.02)
     assert not Path(lab.state_file("lb1")).exists()   # a clean stop holds nothing
+
+
+def test_a_start_after_a_crash_removes_the_recorded_vip_the_config_no_longer_names(lab_clean):
+    lab = lab_clean
+    for h in BALANCERS:
+        lab.write_config(h, vips=(f"{VIP}/24", f"{VIP2}/32"))
+    lab.start_pair()
+    wait_for("lb1 to hold both VIPs", lambda: f" {VIP2}/32" in lab.addresses("lb1"), 3)
+    lab.kill("lb1", signal.SIGKILL)   # no --release: systemd's ExecStopPost did not run
+    lab.write_config("lb1", vips=(f"{VIP}/24",))
+    log_before = len(lab.log("lb1"))
+    lab.start("lb1")
+    wait_for("lb1 to remove what its crashed run recorded", lambda: f" {VIP2}/" not in lab.addresses("lb1"), 3)
+    wait_for("lb1's start-up line", lambda: "recorded as held by a run that did not stop cleanly"
+             in lab.log("lb1")[log_before:], 3, 0.02)
+    assert f" {ADDR['lb1']}/24" in lab.addresses("lb1")
+    # The new run's file lists what it holds now: the one VIP, once it is master again.
+    wait_for("lb1 to be master again", lambda: lab.vrrp_state("lb1") == "MASTER", 5, 0.05)
+    assert f"{VIP2}/" not in Path(lab.state_file("lb1")).read_text()
