@@ -138,6 +138,15 @@ def lab_clean(lab):
             lab.write_config(h)
 
 
+def start_with_two_vips(lab):
+    """Both hosts configured with VIP and VIP2, lb1 master holding both."""
+    for h in BALANCERS:
+        lab.write_config(h, vips=(f"{VIP}/24", f"{VIP2}/32"))
+    lab.start_pair()
+    wait_for("lb1 to hold both VIPs", lambda: f" {VIP2}/32" in lab.addresses("lb1"), 3)
+    return lab
+
+
 @pytest.fixture(scope="module")
 def lab():
     with built_lab(StopPair, "ringlb-stop.") as stop_pair:
@@ -145,11 +154,7 @@ def lab():
 
 
 def test_release_removes_a_vip_that_the_reloaded_config_no_longer_names(lab_clean):
-    lab = lab_clean
-    for h in BALANCERS:
-        lab.write_config(h, vips=(f"{VIP}/24", f"{VIP2}/32"))
-    lab.start_pair()
-    wait_for("lb1 to hold both VIPs", lambda: f" {VIP2}/32" in lab.addresses("lb1"), 3)
+    lab = start_with_two_vips(lab_clean)
     recorded = Path(lab.state_file("lb1")).read_text()
     assert re.search(rf"^instance vip1 dev=eth0 vrid=61 source={ADDR['lb1']} .*held=.*{VIP2}/32", recorded, re.M), \
         recorded
@@ -230,11 +235,7 @@ def test_stopping_the_master_resets_its_vip_connections_and_exits_within_two_sec
 
 
 def test_a_start_after_a_crash_removes_the_recorded_vip_the_config_no_longer_names(lab_clean):
-    lab = lab_clean
-    for h in BALANCERS:
-        lab.write_config(h, vips=(f"{VIP}/24", f"{VIP2}/32"))
-    lab.start_pair()
-    wait_for("lb1 to hold both VIPs", lambda: f" {VIP2}/32" in lab.addresses("lb1"), 3)
+    lab = start_with_two_vips(lab_clean)
     lab.kill("lb1", signal.SIGKILL)   # no --release: systemd's ExecStopPost did not run
     lab.write_config("lb1", vips=(f"{VIP}/24",))
     log_before = len(lab.log("lb1"))
