@@ -43,6 +43,14 @@ void HeldVipsRecord::removed(const RunnerInstance& instance, const Ipv4Prefix& v
     write(now_ms);
 }
 
+void HeldVipsRecord::refresh(const RunnerInstance& instance, int64_t now_ms) {
+    const bool holds = std::any_of(instances_.begin(), instances_.end(),
+                                   [&](const HeldInstance& held) { return held.name == instance.config.name; });
+    if (!holds) return;
+    entry_for(instance);
+    write(now_ms);
+}
+
 void HeldVipsRecord::write(int64_t now_ms) {
     if (path_.empty()) return;
     uint64_t suppressed = 0;

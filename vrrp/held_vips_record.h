@@ -22,6 +22,10 @@ public:
     // minute), never fatal: the VIP is on the interface either way.
     void added(const RunnerInstance& instance, const Ipv4Prefix& vip, int64_t now_ms);
     void removed(const RunnerInstance& instance, const Ipv4Prefix& vip, int64_t now_ms);
+    // After `instance`'s config changed in place (a reload): when it holds VIPs, its line
+    // takes the new advert facts (interval, peers, source, address list), so that a
+    // priority-0 advert sent from the file matches what the peer now expects.
+    void refresh(const RunnerInstance& instance, int64_t now_ms);
     // Writes the record as it is (at start: nothing held yet).
     void write(int64_t now_ms);
     // At a clean stop: the file goes when nothing is held any more, so that neither
