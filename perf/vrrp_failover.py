@@ -8,7 +8,11 @@ configured, seen by polling `ip -4 -o addr show dev eth0` in the backup's namesp
 5 ms. Root only; everything stays in namespaces made here (10.99.61.0/24), deleted on exit.
 
 Usage: perf/vrrp_failover.py [--runs 10] [--runs-1s 10] [--adverts 1s,100ms]
-                             [--impls ringlbd,keepalived] [--out FILE.jsonl]
+                             [--impls ringlbd,keepalived] [--scenarios kill9,kill9+release,sigterm]
+                             [--baseline OTHER/ringlbd] [--out FILE.jsonl]
+Implementations and scenarios are interleaved run by run (side by side under the same
+load). --baseline adds an implementation "baseline": another ringlbd build (an
+older tree), run without --state-file.
 """
 import argparse
 import json
@@ -103,6 +107,7 @@ class Lab:
         self.procs = {}            # balancer -> Popen (its own session: pgid == pid)
         self.backends = []
         self.starts = 0
+        self.baseline = None       # another ringlbd build, for --baseline
 
     def build(self):
         build_lan(self.ns, "sw", ADDR)
@@ -140,7 +145,7 @@ class Lab:
 
     def conf(self, impl, h, advert_ms):
         path = f"{self.tmp}/{impl}-{h}-{advert_ms}.conf"
-        if impl == "ringlbd":
+        if impl in ("ringlbd", "baseline"):
             backends = "".join(f"backend = {ADDR[b]}:8080\n" for b in BACKENDS)
             text = (f"[global]\nworkers = 1\ncontrol_socket = {self.tmp}/{h}.sock\nlog_level = warn\n\n"
                     f"[listener.web]\nbind = {VIP}:80\n{backends}\n"
@@ -151,10 +156,17 @@ class Lab:
         Path(path).write_text(text)
         return path
 
+    def ringlbd(self, impl, *args):
+        """The command line of this tree's ringlbd (with its own state file per host) or
+        of the baseline build."""
+        if impl == "baseline":
+            return [str(self.baseline), *args]
+        return [str(RINGLBD), *args, "--state-file", f"{self.tmp}/{args[-1].rsplit('/', 1)[-1]}.vips"]
+
     def start(self, impl, h, advert_ms):
         conf = self.conf(impl, h, advert_ms)
-        if impl == "ringlbd":
-            cmd = [str(RINGLBD), "-c", conf]
+        if impl in ("ringlbd", "baseline"):
+            cmd = self.ringlbd(impl, "-c", conf)
         else:
             # Fresh pid files each start: a killed keepalived leaves its own behind.
             self.starts += 1
@@ -214,8 +226,8 @@ class Lab:
             stopped = time.monotonic()
             self.kill("lb1", signal.SIGKILL)
             if scenario == "kill9+release":
-                run("ip", "netns", "exec", self.ns["lb1"], RINGLBD, "--release", "-c",
-                    self.conf(impl, "lb1", advert_ms))
+                run("ip", "netns", "exec", self.ns["lb1"],
+                    *self.ringlbd(impl, "--release", "-c", self.conf(impl, "lb1", advert_ms)), check=False)
         out, _ = poller.communicate(timeout=4 * advert + 10)
         if "lb1" in self.procs:
             self.kill("lb1", signal.SIGTERM, group=False)
@@ -231,12 +243,15 @@ def main():
     ap.add_argument("--runs-1s", type=int, default=10, help="runs per cell at 1s")
     ap.add_argument("--adverts", default="1s,100ms")
     ap.add_argument("--impls", default="ringlbd,keepalived")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--baseline", default="", help="another ringlbd binary, run as impl 'baseline'")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("vrrp_failover: needs root for ip netns", file=sys.stderr)
         return 2
-    impls = args.impls.split(",")
+    impls = args.impls.split(",") + (["baseline"] if args.baseline else [])
+    scenarios = [sc for sc in SCENARIOS if sc in args.scenarios.split(",")]
     if "keepalived" in impls and shutil.which("keepalived") is None:
         print("vrrp_failover: keepalived not installed (apt-get install -y keepalived)", file=sys.stderr)
         return 2
@@ -246,25 +261,27 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory(prefix="ringlb-failover.") as tmp, open(out_path, "w") as raw:
         lab = Lab(tmp)
+        lab.baseline = args.baseline or None
         try:
             lab.build()
             for advert_ms in adverts:
                 runs = args.runs_1s if advert_ms >= 1000 else args.runs
-                for impl in impls:
-                    for scenario in SCENARIOS:
-                        if impl == "keepalived" and scenario == "kill9+release":
-                            continue   # keepalived has no --release
-                        times = []
-                        for i in range(runs):
+                wanted = {impl: [sc for sc in scenarios if not (impl == "keepalived" and sc == "kill9+release")]
+                          for impl in impls}   # keepalived has no --release
+                times = {(impl, sc): [] for impl in impls for sc in wanted[impl]}
+                for i in range(runs):
+                    for impl in impls:               # side by side: one run of each in turn
+                        for scenario in wanted[impl]:
                             took = lab.one_run(impl, scenario, advert_ms)
-                            times.append(took)
+                            times[(impl, scenario)].append(took)
                             raw.write(json.dumps({"impl": impl, "scenario": scenario, "advert_ms": advert_ms,
                                                   "run": i, "seconds": round(took, 6)}) + "\n")
                             raw.flush()
-                        results[(impl, scenario, advert_ms)] = times
-                        print(f"{impl:10} {scenario:14} {advert_ms:5} ms: median {statistics.median(times) * 1000:7.1f} ms"
-                              f"  min {min(times) * 1000:7.1f}  max {max(times) * 1000:7.1f}  (n={len(times)})",
-                              file=sys.stderr, flush=True)
+                for (impl, scenario), t in times.items():
+                    results[(impl, scenario, advert_ms)] = t
+                    print(f"{impl:10} {scenario:14} {advert_ms:5} ms: median {statistics.median(t) * 1000:7.1f} ms"
+                          f"  min {min(t) * 1000:7.1f}  max {max(t) * 1000:7.1f}  (n={len(t)})",
+                          file=sys.stderr, flush=True)
         finally:
             lab.destroy()
 
@@ -276,8 +293,10 @@ def main():
                 f"({min(times) * 1000:.0f}–{max(times) * 1000:.0f}, n={len(times)})")
 
     print(f"raw results: {out_path}\n")
-    print("| advert_interval | stop | RFC 5798 expectation (backup priority 100) | ringlbd pair, ms | keepalived pair, ms |")
-    print("|---|---|---|---:|---:|")
+    shown = ("ringlbd", "keepalived") + (("baseline",) if args.baseline else ())
+    print("| advert_interval | stop | RFC 5798 expectation (backup priority 100) | "
+          + " | ".join(f"{impl} pair, ms" for impl in shown) + " |")
+    print("|---|---|---|" + "---:|" * len(shown))
     names = {"kill9": "`kill -9`", "kill9+release": "`kill -9` + `ringlbd --release`", "sigterm": "SIGTERM"}
     for advert_ms in adverts:
         skew_ms = (256 - PRIO["lb2"]) * advert_ms / 256
@@ -285,9 +304,9 @@ def main():
                   "kill9+release": f"release run time + skew ({skew_ms:.0f})",
                   "sigterm": f"shutdown time + skew ({skew_ms:.0f})"}
         label = f"{advert_ms} ms" if advert_ms < 1000 else f"{advert_ms / 1000:g} s"
-        for scenario in SCENARIOS:
+        for scenario in scenarios:
             print(f"| {label} | {names[scenario]} | {expect[scenario]} | "
-                  + " | ".join(cell(impl, scenario, advert_ms) for impl in ("ringlbd", "keepalived")) + " |")
+                  + " | ".join(cell(impl, scenario, advert_ms) for impl in shown) + " |")
     return 0
 
 

@@ -77,7 +77,7 @@ advert_interval = 100ms
 vip = $VIP/24
 CONF
   # Not through in_ns: $! must be ringlbd itself (ip netns exec execs it).
-  ip netns exec "$(ns "$lb")" build/ringlbd -c "$work/$lb.conf" 2> "$work/$lb.log" &
+  ip netns exec "$(ns "$lb")" build/ringlbd -c "$work/$lb.conf" --state-file "$work/$lb.vips" 2> "$work/$lb.log" &
   echo $! > "$work/$lb.pid"
 done
 
@@ -113,7 +113,7 @@ echo "   ringlb is a full proxy: connections open through lb1 ended with it; new
 echo "-- the VIP is now configured on: $(holder)(a killed daemon cannot remove it)"
 
 echo "-- ringlbd --release on lb1 (what systemd's ExecStopPost does after a crash):"
-in_ns lb1 build/ringlbd --release -c "$work/lb1.conf" 2>&1 | sed 's/^/   /' || true
+in_ns lb1 build/ringlbd --release -c "$work/lb1.conf" --state-file "$work/lb1.vips" 2>&1 | sed 's/^/   /' || true
 echo "-- the VIP is now configured on: $(holder)"
 
 echo "-- ringlbctl vrrp status on lb2:"

@@ -28,16 +28,23 @@ void ActionExecutor::carry_out(RunnerInstance& instance, const SendAdvertTo& sen
                      instance.config.name, format_ipv4(send.destination), std::strerror(error), suppressed);
 }
 
-void ActionExecutor::carry_out(RunnerInstance& instance, const AddAddress& add, TimePoint) {
-    if (auto result = netlink_.add_address(instance.ifindex, add.vip); !result)
+void ActionExecutor::carry_out(RunnerInstance& instance, const AddAddress& add, TimePoint now) {
+    // Recorded before it is added: a crash in between leaves a line for an address that
+    // is not there (skipped by --release), never an address without a line.
+    held_.added(instance, add.vip, whole_milliseconds(now));
+    if (auto result = netlink_.add_address(instance.ifindex, add.vip); !result) {
         spdlog::error("vrrp {}: cannot add VIP {} to {}: {}", instance.config.name, format_vip(add.vip),
                       instance.config.interface, result.error());
+        held_.removed(instance, add.vip, whole_milliseconds(now));
+    }
 }
 
-void ActionExecutor::carry_out(RunnerInstance& instance, const RemoveAddress& remove, TimePoint) {
+void ActionExecutor::carry_out(RunnerInstance& instance, const RemoveAddress& remove, TimePoint now) {
     if (auto result = netlink_.remove_address(instance.ifindex, remove.vip); !result)
         spdlog::error("vrrp {}: cannot remove VIP {} from {}: {}", instance.config.name, format_vip(remove.vip),
                       instance.config.interface, result.error());
+    else
+        held_.removed(instance, remove.vip, whole_milliseconds(now));
 }
 
 void ActionExecutor::carry_out(RunnerInstance& instance, const SendGarpFrame& garp, TimePoint now) {

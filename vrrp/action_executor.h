@@ -8,6 +8,7 @@
 
 #include "vrrp/action_plan.h"
 #include "vrrp/garp_sender.h"
+#include "vrrp/held_vips_record.h"
 #include "vrrp/runner_instance.h"
 #include "vrrp/vip_netlink.h"
 
@@ -15,8 +16,10 @@ namespace ringlb {
 
 class ActionExecutor {
 public:
-    // Both outlive the executor; VRRP thread only.
-    ActionExecutor(NetlinkRoute& netlink, const GarpSender& garp) : netlink_(netlink), garp_(garp) {}
+    // All outlive the executor; VRRP thread only. Each VIP added or removed is written
+    // to `held` (the state file of held VIPs) at once.
+    ActionExecutor(NetlinkRoute& netlink, const GarpSender& garp, HeldVipsRecord& held)
+        : netlink_(netlink), garp_(garp), held_(held) {}
 
     // `actions` as the instance's state machine returned them for an event handled at
     // `now`. Failures are logged (rate-limited where they can repeat) and counted;
@@ -35,6 +38,7 @@ private:
 
     NetlinkRoute& netlink_;
     const GarpSender& garp_;
+    HeldVipsRecord& held_;
 };
 
 }  // namespace ringlb

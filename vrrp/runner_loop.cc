@@ -58,17 +58,27 @@ std::string packet_source_text(std::span<const uint8_t> packet) {
 
 }  // namespace
 
-RunnerLoop::RunnerLoop(std::vector<VrrpInstanceConfig> configs, RunnerMailbox& mailbox, VrrpClock clock)
-    : configs_(std::move(configs)), mailbox_(mailbox), clock_(std::move(clock)) {}
+RunnerLoop::RunnerLoop(std::vector<VrrpInstanceConfig> configs, RunnerMailbox& mailbox, VrrpClock clock,
+                       std::string state_file)
+    : configs_(std::move(configs)), mailbox_(mailbox), clock_(std::move(clock)), held_(std::move(state_file)) {}
 
 void RunnerLoop::setup() {
     netlink_ = NetlinkRoute::open();
     link_watch_ = LinkWatch::open();
     garp_ = GarpSender::open();
-    executor_.emplace(*netlink_, garp_);
+    executor_.emplace(*netlink_, garp_, held_);
     epoll_fd_ = checked_fd(::epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
     timer_fd_ = checked_fd(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC), "timerfd_create");
+    // A run that crashed (and no --release after it) may have left VIPs the config no
+    // longer names: the state file knows them.
+    if (!held_.path().empty()) {
+        if (auto recorded = read_held_vips_file(held_.path()); !recorded)
+            spdlog::error("vrrp: {}; removing only the VIPs the config names", recorded.error());
+        else if (*recorded)
+            (void)remove_recorded_vips(*netlink_, **recorded, "vrrp");
+    }
     instances_ = open_instances(configs_, *netlink_);
+    held_.write(whole_milliseconds(clock_()));  // nothing held yet
     for (size_t i = 0; i < instances_.size(); ++i)
         epoll_add(epoll_fd_.get(), instances_[i]->socket.fd(), epoll_tag(WakeSource::kSocket, uint32_t(i)));
     epoll_add(epoll_fd_.get(), timer_fd_.get(), epoll_tag(WakeSource::kTimer));
@@ -97,11 +107,15 @@ void RunnerLoop::run() noexcept {
 
 void RunnerLoop::remove_every_vip() {
     if (!netlink_) return;
+    const int64_t now_ms = whole_milliseconds(clock_());
     for (auto& instance : instances_)
-        for (const Ipv4Prefix& vip : instance->config.vips)
+        for (const Ipv4Prefix& vip : instance->config.vips) {
             if (auto result = netlink_->remove_address(instance->ifindex, vip); !result)
                 spdlog::error("vrrp {}: cannot remove VIP {}: {}", instance->config.name, format_vip(vip),
                               result.error());
+            else
+                held_.removed(*instance, vip, now_ms);
+        }
 }
 
 void RunnerLoop::main_loop() {
@@ -163,7 +177,12 @@ void RunnerLoop::main_loop() {
 
 void RunnerLoop::shutdown() {
     const TimePoint now = clock_();
+    const std::vector<Ipv4> held = held_.addresses();
     for (auto& instance : instances_) executor_->execute(*instance, instance->fsm.on_shutdown(now), now);
+    const std::vector<Ipv4> still = held_.addresses();
+    for (Ipv4 address : held)
+        if (std::find(still.begin(), still.end(), address) == still.end()) released_at_stop_.push_back(address);
+    held_.remove_if_empty();
     publish_status();
     // Let the INIT notifications run, so a script sees the instance stop; bounded.
     const TimePoint give_up = now + kNotifyWaitAtStop;

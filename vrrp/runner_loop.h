@@ -21,11 +21,18 @@ namespace ringlb {
 
 class RunnerLoop {
 public:
-    RunnerLoop(std::vector<VrrpInstanceConfig> configs, RunnerMailbox& mailbox, VrrpClock clock);
+    // `state_file`: where the held VIPs are recorded ("" for nowhere).
+    RunnerLoop(std::vector<VrrpInstanceConfig> configs, RunnerMailbox& mailbox, VrrpClock clock,
+               std::string state_file = {});
 
-    // On the thread that starts the runner: opens every socket and instance
-    // (runner_setup.h). Throws std::runtime_error on any failure.
+    // On the thread that starts the runner: removes what the state file says an earlier
+    // run held, opens every socket and instance (runner_setup.h). Throws
+    // std::runtime_error on any failure.
     void setup();
+
+    // After run() returned: the addresses the graceful stop removed (the VIPs this host
+    // held as master), for the workers to reset the connections made to them.
+    const std::vector<Ipv4>& released_at_stop() const { return released_at_stop_; }
 
     // The thread's body, until the mailbox asks it to stop: starts the instances,
     // loops, then shuts them down (priority-0 adverts, VIPs removed, INIT notified).
@@ -70,7 +77,9 @@ private:
     std::optional<NetlinkRoute> netlink_;
     std::optional<LinkWatch> link_watch_;
     GarpSender garp_;
+    HeldVipsRecord held_;  // before executor_, which writes to it
     std::optional<ActionExecutor> executor_;
+    std::vector<Ipv4> released_at_stop_;
     UniqueFd epoll_fd_;
     UniqueFd timer_fd_;
     TimePoint next_link_check_{};

@@ -120,6 +120,7 @@ void RunnerLoop::update_instance(RunnerInstance& instance, const VrrpInstanceCon
     instance.filter.reconfigure(config, now);
     instance.config = config;
     executor_->execute(instance, instance.fsm.on_reconfigure(config, now), now);
+    held_.refresh(instance, whole_milliseconds(now));  // --release's priority-0 advert carries the new facts
     apply_health(instance, inputs, now);  // a new priority or tracking: advertised, re-elected
 }
 

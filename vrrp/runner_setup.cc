@@ -70,6 +70,42 @@ void remove_stale_vips(const VrrpInstanceConfig& config, int ifindex, NetlinkRou
     remove_stale_vips(netlink, config, ifindex, value_or_throw(config, netlink.ipv4_addresses(ifindex)));
 }
 
+RecordedRemoval remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
+                                     const std::string& who) {
+    RecordedRemoval result;
+    for (const HeldInstance& instance : held) {
+        auto link = netlink.get_link(instance.interface);
+        if (!link || !*link) {
+            if (!link) result.complete = false;
+            spdlog::warn("{}: {}: interface {} {}; its recorded VIPs stay as they are", who, instance.name,
+                         instance.interface, link ? "does not exist" : "cannot be read: " + link.error());
+            continue;
+        }
+        auto addresses = netlink.ipv4_addresses((*link)->ifindex);
+        if (!addresses) {
+            result.complete = false;
+            spdlog::error("{}: {}: cannot read the addresses of {}: {}", who, instance.name, instance.interface,
+                          addresses.error());
+            continue;
+        }
+        std::string removed;
+        for (const Ipv4Prefix& vip : vips_held(*addresses, instance.held)) {
+            if (auto removal = netlink.remove_address((*link)->ifindex, vip); !removal) {
+                result.complete = false;
+                spdlog::error("{}: {}: cannot remove VIP {} from {}: {}", who, instance.name, format_vip(vip),
+                              instance.interface, removal.error());
+                continue;
+            }
+            removed += (removed.empty() ? "" : ",") + format_vip(vip);
+        }
+        if (removed.empty()) continue;
+        result.released.push_back(instance.name);
+        spdlog::warn("{}: {}: removed {} from {}, recorded as held by a run that did not stop cleanly", who,
+                     instance.name, removed, instance.interface);
+    }
+    return result;
+}
+
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink) {
     // Every instance's stale VIPs go before any source address is chosen, so that none

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "vrrp/held_vips_file.h"
 #include "vrrp/runner_instance.h"
 #include "vrrp/vip_netlink.h"
 
@@ -28,5 +29,19 @@ std::unique_ptr<RunnerInstance> open_instance(const VrrpInstanceConfig& config, 
 
 std::vector<std::unique_ptr<RunnerInstance>> open_instances(const std::vector<VrrpInstanceConfig>& configs,
                                                             NetlinkRoute& netlink);
+
+// What remove_recorded_vips did: the instances of which it removed at least one VIP,
+// and whether everything listed is now off its interface (or the interface is gone).
+struct RecordedRemoval {
+    std::vector<std::string> released;
+    bool complete = true;
+};
+
+// Removes from each listed interface the VIPs `held` says ringlbd added (the state file
+// of a run that did not stop cleanly) that are still there, and nothing else. An
+// interface that is gone is skipped; every failure is logged and the rest is still
+// tried. `who` starts each log line ("vrrp" at start-up, "ringlbd --release").
+RecordedRemoval remove_recorded_vips(NetlinkRoute& netlink, const std::vector<HeldInstance>& held,
+                                     const std::string& who);
 
 }  // namespace ringlb

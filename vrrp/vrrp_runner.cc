@@ -17,8 +17,8 @@ std::vector<VrrpInstanceStatus> initial_statuses(const std::vector<VrrpInstanceC
 
 }  // namespace
 
-VrrpRunner::VrrpRunner(std::vector<VrrpInstanceConfig> instances)
-    : configs_(std::move(instances)), mailbox_(std::make_unique<RunnerMailbox>(initial_statuses(configs_))) {}
+VrrpRunner::VrrpRunner(std::vector<VrrpInstanceConfig> instances, std::string state_file)
+    : configs_(std::move(instances)), state_file_(std::move(state_file)), mailbox_(std::make_unique<RunnerMailbox>(initial_statuses(configs_))) {}
 
 VrrpRunner::~VrrpRunner() { stop_graceful(); }
 
@@ -26,7 +26,7 @@ void VrrpRunner::start() {
     if (started_) throw std::logic_error("VrrpRunner::start called twice");
     started_ = true;
     mailbox_->open_wake_fd();
-    loop_ = std::make_unique<RunnerLoop>(configs_, *mailbox_, steady_clock_now);
+    loop_ = std::make_unique<RunnerLoop>(configs_, *mailbox_, steady_clock_now, state_file_);
     try {
         loop_->setup();  // here, so that every setup error is an exception for the caller
     } catch (...) {
@@ -37,12 +37,14 @@ void VrrpRunner::start() {
     thread_ = std::thread([loop = loop_.get()] { loop->run(); });
 }
 
-void VrrpRunner::stop_graceful() {
-    if (!started_ || stopped_) return;
+std::vector<Ipv4> VrrpRunner::stop_graceful() {
+    if (!started_ || stopped_) return {};
     stopped_ = true;
     mailbox_->request_stop();
     if (thread_.joinable()) thread_.join();
+    std::vector<Ipv4> released = loop_->released_at_stop();  // the thread is gone: no race
     loop_.reset();
+    return released;
 }
 
 Result<void> VrrpRunner::reconfigure(std::vector<VrrpInstanceConfig> instances) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "vrrp/held_vips_file.h"
 #include "vrrp/runner_status.h"
 #include "vrrp/vrrp_types.h"
 
@@ -26,8 +27,9 @@ public:
     using InstanceStatus = VrrpInstanceStatus;
 
     // `instances` as parsed, primary_address 0 unless configured (the interface's own
-    // address is then found at start()).
-    explicit VrrpRunner(std::vector<VrrpInstanceConfig> instances);
+    // address is then found at start()). `state_file`: where the VIPs held are recorded
+    // (held_vips_file.h); "" for nowhere.
+    explicit VrrpRunner(std::vector<VrrpInstanceConfig> instances, std::string state_file = {});
     // Stops the thread gracefully if it is still running.
     ~VrrpRunner();
     VrrpRunner(const VrrpRunner&) = delete;
@@ -42,8 +44,9 @@ public:
 
     // Masters send a priority-0 advert (the peer takes over after Skew_Time), every
     // instance drops its VIPs, notify scripts get INIT (waited for up to 1 s), and the
-    // thread is joined. Idempotent; a no-op before start().
-    void stop_graceful();
+    // thread is joined. Idempotent; a no-op before start(). Returns the addresses it
+    // removed (held as master until now): connections to them cannot finish here.
+    std::vector<Ipv4> stop_graceful();
 
     // A reload: the new [vrrp.*] sections, as parsed. The VRRP thread applies them
     // (vrrp/instance_reload_plan.h says what happens to each instance) and answers;
@@ -61,12 +64,21 @@ public:
 
 private:
     std::vector<VrrpInstanceConfig> configs_;
+    std::string state_file_;
     std::unique_ptr<RunnerMailbox> mailbox_;
     std::unique_ptr<RunnerLoop> loop_;
     std::thread thread_;
     bool started_ = false;
     bool stopped_ = false;
 };
+
+// For `ringlbd --release`, first step, before the config is read: for each instance the
+// state file at `path` lists, one priority-0 advert from what it recorded (source, VRID,
+// interval, destinations, address list), then the recorded VIPs still on the interface
+// are removed and, when all are gone, the file too. Returns the names of the instances
+// whose VIPs it removed. Errors are logged and the next instance is tried; a file that
+// cannot be read is logged and releases nothing.
+std::vector<std::string> release_recorded(const std::string& path);
 
 // For `ringlbd --release -c FILE` (systemd ExecStopPost, after any exit of the daemon):
 // for each instance whose VIPs are still on this host's interface, sends one priority-0

@@ -85,6 +85,7 @@ json listener_totals_json(const ListenerEntry* entry) {
     json proxy = json::object();
     for (size_t r = 0; r < kProxyRejectCounters; ++r) proxy[kProxyReasons[r]] = totals.proxy_rejected[r];
     out["proxy_rejected"] = std::move(proxy);
+    out["vip_released"] = totals.vip_released;
     out["active"] = totals.active;
     out["bytes_in"] = totals.bytes_in;
     out["bytes_out"] = totals.bytes_out;

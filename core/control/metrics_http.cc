@@ -98,6 +98,9 @@ std::string format_metrics(const RuntimeSnapshot* snapshot, const MetricsExtras&
         {"ringlb_source_untracked_total",
          "Client connections let through without per-source limits because the source table was full.",
          &ListenerTotals::source_untracked, "counter"},
+        {"ringlb_vip_released_total",
+         "Client connections reset at stop because their local address was a VIP this host had just released.",
+         &ListenerTotals::vip_released, "counter"},
     };
     std::vector<ListenerTotals> totals;
     for (const ListenerEntry& entry : listeners) totals.push_back(entry.runtime->stats->totals());

@@ -58,8 +58,8 @@ int resolve_worker_count(int configured) {
     return 1;
 }
 
-Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config)
-    : config_path_(store->path()), config_(std::move(config)), store_(std::move(store)) {
+Daemon::Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config, std::string state_file)
+    : config_path_(store->path()), state_file_(std::move(state_file)), config_(std::move(config)), store_(std::move(store)) {
     worker_count_ = resolve_worker_count(config_->global.workers);
     restart_only_ = {worker_count_, config_->global};
     access_log_ = std::make_unique<AccessLog>(worker_count_);
@@ -196,7 +196,7 @@ Result<void> Daemon::apply_vrrp(const std::vector<VrrpInstanceConfig>& next) {
     if (vrrp_) return vrrp_->reconfigure(next);
     if (next.empty()) return {};
     // The first [vrrp.*] sections: the runner starts as it would have at start-up.
-    auto runner = std::make_unique<VrrpRunner>(next);
+    auto runner = std::make_unique<VrrpRunner>(next, state_file_);
     try {
         runner->start();
     } catch (const std::exception& failure) {
@@ -361,13 +361,17 @@ void Daemon::stop() {
         snapshots_.store(nullptr);
     }
     // RFC 9568 §6.4.3: a master leaving sends priority 0, so the backup takes
-    // over after Skew_Time instead of Master_Down_Interval.
-    if (vrrp_) vrrp_->stop_graceful();
+    // over after Skew_Time instead of Master_Down_Interval. The VIPs it gives up go
+    // first; connections made to them cannot finish here and are reset by the workers.
+    std::vector<uint32_t> released;
+    if (vrrp_) released = vrrp_->stop_graceful();
     if (control_) control_->stop();
-    spdlog::info("stopping: no new connections; live ones may finish within {} ms",
-                 config_->global.shutdown_grace.count());
+    spdlog::info("stopping: no new connections; live ones may finish within {} ms{}",
+                 config_->global.shutdown_grace.count(),
+                 released.empty() ? "" : ", those made to the VIPs released (" + format_ipv4_list(released) +
+                                             ") are reset now");
     if (health_) health_->stop();
-    for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count());
+    for (auto& worker : workers_) worker->request_stop(config_->global.shutdown_grace.count(), released);
     for (auto& worker : workers_) worker->join();
     if (watchdog_) watchdog_->stop();
     access_log_->flush_all();  // the workers are gone: their last lines
@@ -408,7 +412,7 @@ int Daemon::run() {
     health_->start();
     if (!config_->vrrp.empty()) {
         // After the workers: a host that becomes master can forward at once.
-        vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp);
+        vrrp_ = std::make_unique<VrrpRunner>(config_->vrrp, state_file_);
         vrrp_->start();
         vrrp_live_.store(vrrp_.get());
     }

@@ -37,8 +37,9 @@ struct DaemonStatus {
 class Daemon {
 public:
     // `config` is what `store` loaded; changes made through the control socket
-    // are written back through the store.
-    Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config);
+    // are written back through the store. `state_file`: where VRRP records the VIPs
+    // it holds ("" for nowhere).
+    Daemon(std::shared_ptr<ConfigStore> store, std::shared_ptr<const Config> config, std::string state_file = {});
     ~Daemon();
 
     // Runs until SIGTERM/SIGINT and the shutdown grace; returns the exit code.
@@ -94,6 +95,7 @@ private:
     Result<void> apply_vrrp(const std::vector<VrrpInstanceConfig>& next);
 
     std::string config_path_;
+    std::string state_file_;                   // VRRP's record of the VIPs held
     mutable std::mutex mutex_;                 // serialises config changes; guards config_
     std::shared_ptr<const Config> config_;
     int worker_count_ = 1;

@@ -10,6 +10,7 @@
 #include "core/config/config_parse.h"
 #include "core/config/config_store.h"
 #include "core/daemon/daemon.h"
+#include "vrrp/held_vips_file.h"
 #include "vrrp/vrrp_check.h"
 #include "vrrp/vrrp_runner.h"
 
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
         ("check", "validate the configuration file and exit (0 valid, 1 invalid)")
         ("release", "after ringlbd died: send a priority-0 VRRP advert for each VIP still on this "
                     "host and remove it, so the peer takes over at once (systemd ExecStopPost)")
+        ("state-file", po::value<std::string>(), "the file of the VIPs this host holds (default: under "
+                       "$RUNTIME_DIRECTORY or /run/ringlb, named after the config file's path)")
         ("help,h", "show this help")
         ("version,V", "show the version");
     po::variables_map args;
@@ -59,6 +62,14 @@ int main(int argc, char** argv) {
         return 0;
     }
     const std::string path = args["config"].as<std::string>();
+    const std::string state_file =
+        args.count("state-file") ? args["state-file"].as<std::string>() : default_held_vips_path(path);
+    // --release hands over first, from the state file alone; the config comes after.
+    std::vector<std::string> recorded;
+    if (args.count("release")) {
+        init_logging("info");
+        recorded = release_recorded(state_file);
+    }
     // Loaded through the store, which remembers the content: ringlbctl's
     // write-backs refuse to overwrite a file edited since.
     auto store = std::make_shared<ConfigStore>(path);
@@ -67,10 +78,10 @@ int main(int argc, char** argv) {
         if (!loaded.config) {
             for (const ConfigError& error : loaded.errors) std::cerr << error.to_string() << "\n";
             std::cerr << "ringlbd --release: cannot read the VRRP instances from " << path << "\n";
+            std::cout << "ringlbd --release: " << recorded.size() << " VRRP instance(s) released\n";
             return 1;
         }
-        init_logging("info");
-        int released = release_vips(loaded.config->vrrp);
+        const int released = int(recorded.size()) + release_vips(loaded.config->vrrp);
         std::cout << "ringlbd --release: " << released << " VRRP instance(s) released\n";
         return 0;
     }
@@ -104,7 +115,7 @@ int main(int argc, char** argv) {
     raise_fd_limit();
     Daemon::block_signals();
     try {
-        Daemon daemon(store, loaded.config);
+        Daemon daemon(store, loaded.config, state_file);
         return daemon.run();
     } catch (const std::exception& error) {
         spdlog::critical("{}", error.what());

@@ -20,6 +20,7 @@ const char* close_reason_name(CloseReason reason) noexcept {
         case CloseReason::kDrainTimeout: return "drain-timeout";
         case CloseReason::kProxyHeader: return "proxy-header";
         case CloseReason::kRefused: return "refused";
+        case CloseReason::kVipReleased: return "vip-released";
     }
     return "?";
 }

@@ -54,6 +54,7 @@ enum class ConnState : uint8_t { kFree, kQueued, kConnecting, kForwarding, kClos
 enum class CloseReason : uint8_t {
     kNone, kDone, kClientReset, kBackendReset, kIdleTimeout, kHalfCloseTimeout,
     kNoBackend, kConnectFailed, kQueueTimeout, kShutdown, kError, kDrainTimeout, kProxyHeader, kRefused,
+    kVipReleased,  // reset at stop: its local address is a VIP this host no longer holds
 };
 const char* close_reason_name(CloseReason reason) noexcept;
 

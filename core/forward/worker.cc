@@ -4,6 +4,7 @@
 // forwarding in worker_forward.cc.
 #include "core/forward/worker.h"
 
+#include <netinet/in.h>
 #include <sys/eventfd.h>
 
 #include <cerrno>
@@ -17,6 +18,7 @@
 #include "core/base/setup_thread.h"
 #include "core/forward/proxy_accept.h"
 #include "core/runtime/drain.h"
+#include "core/forward/released_vips.h"
 
 namespace ringlb {
 
@@ -77,7 +79,11 @@ void Worker::request_reload() noexcept {
     wake();
 }
 
-void Worker::request_stop(int64_t grace_ms) noexcept {
+void Worker::request_stop(int64_t grace_ms, std::vector<uint32_t> released_vips) noexcept {
+    {
+        std::lock_guard lock(stop_mutex_);
+        released_vips_ = std::move(released_vips);
+    }
     grace_ms_.store(grace_ms);
     stop_requested_.store(true);
     wake();
@@ -294,8 +300,41 @@ void Worker::begin_stop() noexcept {
     stop_deadline_ms_ = now_ms_ + grace_ms_.load();
     for (uint32_t i = 0; i < listeners_.size(); ++i) remove_listener(i);
     snapshot_.reset();
+    std::vector<uint32_t> released;
+    {
+        std::lock_guard lock(stop_mutex_);
+        released.swap(released_vips_);
+    }
+    if (!released.empty()) reset_released_vip_connections(released);
     if (conns_.live()) spdlog::info("worker {}: stopping, {} connections may finish within {} ms", index_,
                                     conns_.live(), grace_ms_.load());
+}
+
+void Worker::reset_released_vip_connections(const std::vector<uint32_t>& released) noexcept {
+    std::vector<LocalEndpoint> endpoints;
+    for (uint32_t slot = 0; slot < conns_.capacity(); ++slot) {
+        const Connection& conn = conns_[slot];
+        if (conn.state != ConnState::kConnecting && conn.state != ConnState::kForwarding &&
+            conn.state != ConnState::kQueued)
+            continue;
+        LocalEndpoint endpoint{slot, {}};
+        socklen_t length = sizeof endpoint.local;
+        if (::getsockname(conn.client_fd.get(), reinterpret_cast<sockaddr*>(&endpoint.local), &length) == 0)
+            endpoints.push_back(endpoint);
+    }
+    const std::vector<uint32_t> slots = select_released(endpoints, released);
+    for (uint32_t slot : slots) {
+        Connection& conn = conns_[slot];
+        // The VIP is gone from the interface, so the kernel would find no route from it
+        // and drop the RST; IP_TRANSPARENT (CAP_NET_ADMIN, which VRRP needs anyway) lets
+        // the reset leave with the VIP as its source, and the client learns at once.
+        const int on = 1;
+        (void)::setsockopt(conn.client_fd.get(), SOL_IP, IP_TRANSPARENT, &on, sizeof on);
+        bump(conn.listener->stats->worker(index_).vip_released);
+        close_connection(slot, CloseReason::kVipReleased, CloseWith::kRst);
+    }
+    if (!slots.empty())
+        spdlog::info("worker {}: reset {} connection(s) made to a released VIP", index_, slots.size());
 }
 
 }  // namespace ringlb

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,8 +68,10 @@ public:
     void start();
     // Thread-safe: pick up the newest snapshot.
     void request_reload() noexcept;
-    // Thread-safe: stop accepting, let connections finish for up to grace_ms.
-    void request_stop(int64_t grace_ms) noexcept;
+    // Thread-safe: stop accepting, reset at once the connections whose local address is
+    // one of `released_vips` (IPv4, host order: VIPs the VRRP thread just gave up, whose
+    // clients' packets now go to the peer), let the others finish for up to grace_ms.
+    void request_stop(int64_t grace_ms, std::vector<uint32_t> released_vips = {}) noexcept;
     void join();
 
     // Bumped every loop iteration and tick: the heartbeat watchdogs read.
@@ -99,6 +102,7 @@ private:
     void apply_snapshot(const std::shared_ptr<const RuntimeSnapshot>& snapshot) noexcept;
     void begin_stop() noexcept;
     void close_drained() noexcept;  // drain_timeout passed (core/runtime/drain.h)
+    void reset_released_vip_connections(const std::vector<uint32_t>& released) noexcept;
     bool finished() const noexcept;
 
     // accepting (worker_accept.cc)
@@ -196,6 +200,8 @@ private:
     std::atomic<bool> reload_requested_{false};
     std::atomic<bool> stop_requested_{false};
     std::atomic<int64_t> grace_ms_{0};
+    std::mutex stop_mutex_;                  // guards released_vips_ (set by request_stop)
+    std::vector<uint32_t> released_vips_;
     bool stopping_ = false;
     int64_t stop_deadline_ms_ = 0;
     bool deadline_passed_ = false;

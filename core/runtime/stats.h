@@ -35,6 +35,7 @@ struct alignas(64) WorkerListenerStats {
     std::atomic<uint64_t> drain_closed{0};        // closed by drain_timeout: their backend was drained or removed
     // accept_proxy: closed before any backend, by reason (core/forward/proxy_accept.h's order).
     std::atomic<uint64_t> proxy_rejected[kProxyRejectCounters] = {};
+    std::atomic<uint64_t> vip_released{0};        // reset at stop: made to a VIP this host just released
     std::atomic<uint64_t> bytes_in{0};            // client → backend
     std::atomic<uint64_t> bytes_out{0};           // backend → client
     std::atomic<uint64_t> active{0};              // written as a gauge by its worker
@@ -54,7 +55,7 @@ inline void observe_connect(WorkerListenerStats& stats, uint64_t micros) {
 
 struct ListenerTotals {
     uint64_t connections_total = 0, connections_refused = 0, queue_timeouts = 0, bytes_in = 0, bytes_out = 0, active = 0;
-    uint64_t rejected_conn_limit = 0, rejected_rate = 0, source_untracked = 0;
+    uint64_t rejected_conn_limit = 0, rejected_rate = 0, source_untracked = 0, vip_released = 0;
     uint64_t denied = 0, drain_closed = 0;
     std::array<uint64_t, kProxyRejectCounters> proxy_rejected{};
     std::array<uint64_t, kConnectBuckets> connect_buckets{};   // per bucket, not cumulative
@@ -80,6 +81,7 @@ public:
             t.drain_closed += w.drain_closed.load(std::memory_order_relaxed);
             for (size_t r = 0; r < kProxyRejectCounters; ++r)
                 t.proxy_rejected[r] += w.proxy_rejected[r].load(std::memory_order_relaxed);
+            t.vip_released += w.vip_released.load(std::memory_order_relaxed);
             t.bytes_in += w.bytes_in.load(std::memory_order_relaxed);
             t.bytes_out += w.bytes_out.load(std::memory_order_relaxed);
             t.active += w.active.load(std::memory_order_relaxed);

@@ -6,6 +6,7 @@ it to the backup in RFC 9568 time, and that ringlbctl and /metrics report the st
 Root only (ip netns). Traffic stays inside the namespaces created here (10.99.61.0/24);
 they are deleted, and every process in them killed, when the module ends.
 """
+import contextlib
 import json
 import os
 import re
@@ -166,25 +167,29 @@ class Pair:
     def sock(self, h):
         return f"{self.tmp}/{h}.sock"
 
-    def write_config(self, h):
+    def state_file(self, h):
+        return f"{self.tmp}/{h}.vips"
+
+    def write_config(self, h, vips=(f"{VIP}/24",), grace="1s", extra=""):
         backends = "".join(f"backend = {ADDR[b]}:{BACKEND_PORT}\n" for b in BACKENDS)
+        vip_lines = "".join(f"vip = {v}\n" for v in vips)
         Path(self.conf(h)).write_text(
             f"[global]\nworkers = 1\ncontrol_socket = {self.sock(h)}\nlog_level = info\n"
             f"metrics = 127.0.0.1:{METRICS_PORT}\n"
             # A connection caught by the VIP move cannot finish on the old master (the
             # client's packets now go to the new one): it would hold a graceful stop for
             # the default 30 s.
-            "shutdown_grace = 1s\n\n"
+            f"shutdown_grace = {grace}\n\n"
             f"[listener.web]\nbind = {VIP}:{PORT}\nscheduler = roundrobin\n{backends}"
-            "connect_timeout = 1s\n\n"
+            f"connect_timeout = 1s\n\n{extra}"
             f"[vrrp.vip1]\ninterface = eth0\nvrid = 61\npriority = {PRIO[h]}\n"
-            f"advert_interval = {int(ADVERT * 1000)}ms\nvip = {VIP}/24\n")
+            f"advert_interval = {int(ADVERT * 1000)}ms\n{vip_lines}")
 
     def start(self, h):
         log = open(f"{self.tmp}/{h}.log", "a")
         # Not through a shell: the Popen's pid is ringlbd itself (ip netns exec execs it).
-        self.daemons[h] = subprocess.Popen(["ip", "netns", "exec", self.ns[h], str(RINGLBD), "-c", self.conf(h)],
-                                           stdout=log, stderr=log)
+        self.daemons[h] = subprocess.Popen(["ip", "netns", "exec", self.ns[h], str(RINGLBD), "-c", self.conf(h),
+                                            "--state-file", self.state_file(h)], stdout=log, stderr=log)
         log.close()
 
     def kill(self, h, sig):
@@ -204,7 +209,8 @@ class Pair:
         return path.read_text() if path.exists() else ""
 
     def release(self, h):
-        return run("ip", "netns", "exec", self.ns[h], RINGLBD, "--release", "-c", self.conf(h))
+        return run("ip", "netns", "exec", self.ns[h], RINGLBD, "--release", "-c", self.conf(h),
+                   "--state-file", self.state_file(h), check=False)
 
     def ctl(self, h, *args):
         return run("ip", "netns", "exec", self.ns[h], RINGLBCTL, "--socket", self.sock(h), *args, check=False)
@@ -267,9 +273,9 @@ class Pair:
         return float(m.group(1))
 
 
-def module_lab(pair_class, prefix):
-    """A module's lab (test_vrrp_reload uses it too): the binaries checked, a pair_class
-    built in a temporary directory, destroyed with it."""
+@contextlib.contextmanager
+def built_lab(pair_class, prefix):
+    """A pair_class lab in a fresh temporary directory, destroyed on the way out."""
     for binary in (RINGLBD, RINGLBCTL):
         if not binary.exists():
             pytest.fail(f"{binary} is missing: run make -j2 first")
@@ -283,9 +289,16 @@ def module_lab(pair_class, prefix):
             pair.destroy()
 
 
+def module_lab(pair_class, prefix):
+    """A module-scoped fixture's body (test_vrrp_reload uses it too)."""
+    with built_lab(pair_class, prefix) as pair:
+        yield pair
+
+
 @pytest.fixture(scope="module")
 def lab():
-    yield from module_lab(Pair, "ringlb-pair.")
+    with built_lab(Pair, "ringlb-pair.") as pair:
+        yield pair
 
 
 @pytest.fixture

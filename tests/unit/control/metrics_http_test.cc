@@ -87,6 +87,8 @@ TEST(Metrics, EveryDesignMetricIsThereWithItsLabels) {
     bump(web.stats->worker(2).connections_total, 40);
     bump(web.stats->worker(1).bytes_in, 1234);
     bump(web.stats->worker(1).bytes_out, 99);
+    bump(web.stats->worker(0).vip_released, 3);
+    bump(web.stats->worker(1).vip_released, 4);
     web.backends[0].state->active.store(5);
     web.backends[1].state->healthy.store(false);
     web.backends[1].state->connect_errors.store(7);
@@ -99,6 +101,8 @@ TEST(Metrics, EveryDesignMetricIsThereWithItsLabels) {
     EXPECT_EQ(sample(text, "ringlb_connections_total{listener=\"db\"}"), 0);
     EXPECT_EQ(sample(text, "ringlb_bytes_total{listener=\"web\",direction=\"in\"}"), 1234);
     EXPECT_EQ(sample(text, "ringlb_bytes_total{listener=\"web\",direction=\"out\"}"), 99);
+    EXPECT_EQ(sample(text, "ringlb_vip_released_total{listener=\"web\"}"), 7);
+    EXPECT_EQ(sample(text, "ringlb_vip_released_total{listener=\"db\"}"), 0);
     EXPECT_EQ(sample(text, "ringlb_connections_active{listener=\"web\",backend=\"10.0.1.11:8080\"}"), 5);
     EXPECT_EQ(sample(text, "ringlb_backend_up{listener=\"web\",backend=\"10.0.1.11:8080\"}"), 1);
     EXPECT_EQ(sample(text, "ringlb_backend_up{listener=\"web\",backend=\"[2001:db8::1]:80\"}"), 0);
