@@ -87,6 +87,12 @@ void Worker::join() {
 
 io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, Dir dir) noexcept {
     io_uring_sqe* sqe = ring_.get_sqe();
+    if (!sqe) {
+        // As for a failed io_uring_submit_and_wait: the ring cannot go on, and
+        // spinning on it would hide that; the peer takes the VIP over.
+        spdlog::critical("worker {}: {}; exiting", index_, ring_.describe_submit_error());
+        std::_Exit(70);
+    }
     OpTag tag{op, uint8_t(dir), 0, slot};
     if (op != Op::kAccept && op != Op::kAcceptResume && op != Op::kTick && op != Op::kWake &&
         op != Op::kIgnored) {

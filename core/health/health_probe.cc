@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <utility>
 
 #include "core/base/duration.h"
+#include "core/base/log.h"
 #include "core/health/health_fsm.h"
 
 namespace ringlb {
@@ -67,6 +69,11 @@ Result<void> ProbeRing::start(Probe& probe, std::shared_ptr<const ProbeTarget> t
 
 io_uring_sqe* ProbeRing::prep(Probe& probe, HcTag owner, HcOp op) {
     io_uring_sqe* sqe = ring_.get_sqe();
+    if (!sqe) {
+        // A ring that takes no request stops every check: verdicts would freeze.
+        spdlog::critical("health checks: {}; exiting", ring_.describe_submit_error());
+        std::_Exit(70);
+    }
     owner.op = op;
     io_uring_sqe_set_data64(sqe, owner.pack());
     ++probe.in_flight;
