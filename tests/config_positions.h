@@ -13,7 +13,7 @@ inline Config without_positions(Config config) {
         listener.line = 0;
         for (BackendConfig& backend : listener.backends) backend.line = 0;
     }
-    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = 0;
+    for (VrrpInstanceConfig& vrrp : config.vrrp) vrrp.line = vrrp.notify_line = vrrp.notify_user_line = 0;
     return config;
 }
 

@@ -14,7 +14,10 @@ namespace ringlb {
 // carry Config::source_file and the line of the section header.
 std::vector<ConfigError> check_vrrp_interfaces(const Config& config);
 
-// For each [vrrp.NAME] with notify: the script exists and is executable.
+// For each [vrrp.NAME] with notify: the script exists, is executable, and it and
+// every directory above it are owned by root and writable only by root
+// (notify_security.h); notify_user, when set, names a user. Errors carry the line
+// of the `notify` (or `notify_user`) key.
 std::vector<ConfigError> check_vrrp_notify_scripts(const Config& config);
 
 }  // namespace ringlb

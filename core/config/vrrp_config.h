@@ -58,6 +58,9 @@ struct VrrpInstanceConfig {
     // LAN's ARP caches on its MAC; the refresh bounds how long that lasts.
     std::chrono::milliseconds garp_refresh{60000};
     std::string notify;                  // script run on state change; empty = none
+    std::string notify_user;             // the script runs as this user; empty = root, without capabilities
+    int notify_line = 0;                 // line of `notify`, for --check's FILE:LINE
+    int notify_user_line = 0;
     // This host's primary address on `interface`: the source of its adverts and the
     // tie-breaker between equal priorities (RFC 5798 §6.4.3).
     Ipv4 primary_address = 0;

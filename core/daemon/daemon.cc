@@ -19,6 +19,7 @@
 #include "core/forward/listener_socket.h"
 #include "core/forward/source_limiter.h"
 #include "core/sched/sched_source_hash.h"
+#include "vrrp/vrrp_check.h"
 
 namespace ringlb {
 
@@ -146,6 +147,12 @@ Result<void> Daemon::reload() {
 }
 
 Result<void> Daemon::apply_config(std::shared_ptr<const Config> next) {
+    // Notify scripts are checked at every load, as at start-up (docs/security.md).
+    if (std::vector<ConfigError> unsafe = check_vrrp_notify_scripts(*next); !unsafe.empty()) {
+        std::string why;
+        for (const ConfigError& error : unsafe) why += (why.empty() ? "" : "\n") + error.to_string();
+        return fail(why);
+    }
     std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();
     if (!previous) return fail("ringlbd is stopping");
