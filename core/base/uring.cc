@@ -45,6 +45,7 @@ void Ring::init(unsigned sq_entries, unsigned cq_entries) {
 
 io_uring_sqe* Ring::get_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe) [[likely]] return sqe;
     for (int failed = 0; !sqe && failed < kMaxFailedSubmits;) {
         const int rc = io_uring_submit(&ring_);
         if (rc <= 0) {
