@@ -13,6 +13,7 @@ import tempfile
 import pytest
 
 import harness
+from test_control import ctl, echo_once, listener, sock_of  # noqa: F401 — sock_of is a fixture
 
 
 def check(conf) -> subprocess.CompletedProcess:
@@ -88,3 +89,22 @@ def test_an_unknown_notify_user_is_refused_at_its_line(tmp_path, trusted_dir):
     result = check(conf)
     assert result.returncode == 1
     assert f"{conf}:7: vrrp 'v1': notify_user 'no-such-user-ringlb': no such user" in result.stderr, result.stderr
+
+
+def test_a_reload_that_brings_an_unsafe_notify_script_is_refused_and_the_running_config_stays(
+        ringlbd, sock_of, echo_server, tmp_path):
+    port = harness.free_port()
+    daemon = ringlbd({"web": listener(port, [echo_server.addr])})
+    sock = sock_of(daemon)
+    before = daemon.config_path.read_text()
+    os.chmod(tmp_path, 0o755)
+    unsafe = script(str(tmp_path))
+    daemon.config_path.write_text(before + "\n[vrrp.v1]\ninterface = lo\nvrid = 7\npriority = 100\n"
+                                  f"vip = 192.0.2.77/32\nnotify = {unsafe}\n")
+    done = ctl(sock, "reload", timeout=10)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert f"notify script {unsafe}: directory /tmp is writable by group and others" in done.stderr, done.stderr
+    assert "reload refused" in daemon.log()
+    # The daemon goes on with what it ran: the listener still answers, ringlbctl too.
+    assert ctl(sock, "status", timeout=10).returncode == 0
+    assert echo_once(port, b"still here")[1] == b"still here"
