@@ -6,11 +6,7 @@ name a user."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import tempfile
-
-import pytest
 
 import harness
 from test_control import ctl, echo_once, listener, sock_of  # noqa: F401 — sock_of is a fixture
@@ -29,17 +25,6 @@ def vrrp_config(tmp_path, notify: str, extra: str = "") -> str:
     return str(conf)
 
 
-@pytest.fixture
-def trusted_dir():
-    """A directory of root's, 0755, under /run (root's, 0755): where a notify script may live."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the scripts must be owned by root")
-    path = tempfile.mkdtemp(prefix=f"ringlb-notify-{os.getpid()}-", dir="/run")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def script(directory: str, mode: int = 0o755) -> str:
     path = os.path.join(directory, "notify.sh")
     with open(path, "w") as f:
@@ -52,17 +37,17 @@ def notify_errors(result: subprocess.CompletedProcess) -> list[str]:
     return [line for line in result.stderr.splitlines() if "notify" in line]
 
 
-def test_a_script_in_root_only_directories_passes_the_check(tmp_path, trusted_dir):
-    conf = vrrp_config(tmp_path, script(trusted_dir))
+def test_a_script_in_root_only_directories_passes_the_check(tmp_path, root_only_dir):
+    conf = vrrp_config(tmp_path, script(root_only_dir))
     assert notify_errors(check(conf)) == []
 
 
-def test_a_group_writable_script_is_refused_at_its_line(tmp_path, trusted_dir):
-    conf = vrrp_config(tmp_path, script(trusted_dir, 0o775))
+def test_a_group_writable_script_is_refused_at_its_line(tmp_path, root_only_dir):
+    conf = vrrp_config(tmp_path, script(root_only_dir, 0o775))
     result = check(conf)
     assert result.returncode == 1
     assert notify_errors(result) == [
-        f"{conf}:6: vrrp 'v1': notify script {trusted_dir}/notify.sh: is writable by group (mode 0775); the "
+        f"{conf}:6: vrrp 'v1': notify script {root_only_dir}/notify.sh: is writable by group (mode 0775); the "
         "script and every directory above it must be owned by root and writable only by root (docs/security.md)"]
 
 
@@ -76,16 +61,16 @@ def test_a_script_under_tmp_is_refused_naming_the_directory(tmp_path):
     assert "directory /tmp is writable by group and others (mode 1777)" in errors[0], errors
 
 
-def test_a_script_owned_by_another_user_is_refused(tmp_path, trusted_dir):
-    path = script(trusted_dir)
+def test_a_script_owned_by_another_user_is_refused(tmp_path, root_only_dir):
+    path = script(root_only_dir)
     os.chown(path, 65534, 65534)
     result = check(vrrp_config(tmp_path, path))
     assert result.returncode == 1
     assert "is owned by uid 65534, not root" in "\n".join(notify_errors(result)), result.stderr
 
 
-def test_an_unknown_notify_user_is_refused_at_its_line(tmp_path, trusted_dir):
-    conf = vrrp_config(tmp_path, script(trusted_dir), "notify_user = no-such-user-ringlb\n")
+def test_an_unknown_notify_user_is_refused_at_its_line(tmp_path, root_only_dir):
+    conf = vrrp_config(tmp_path, script(root_only_dir), "notify_user = no-such-user-ringlb\n")
     result = check(conf)
     assert result.returncode == 1
     assert f"{conf}:7: vrrp 'v1': notify_user 'no-such-user-ringlb': no such user" in result.stderr, result.stderr

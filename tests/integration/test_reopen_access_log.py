@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
-import shutil
 
 import pytest
 
@@ -15,17 +13,6 @@ import harness
 from test_control import listener
 
 SCRIPT = harness.REPO_ROOT / "packaging/reopen-access-log"
-
-
-@pytest.fixture
-def root_dir():
-    """A directory of root's, 0755, under /run: where a supervisor keeps its pid file."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root: the pid file must be root's")
-    path = tempfile.mkdtemp(prefix=f"ringlb-pidfile-{os.getpid()}-", dir="/run")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -51,31 +38,31 @@ def reopen(path: str) -> subprocess.CompletedProcess:
                           timeout=10)
 
 
-def test_a_root_owned_pid_file_naming_ringlbd_makes_it_reopen_its_access_log(ringlbd, echo_server, root_dir,
+def test_a_root_owned_pid_file_naming_ringlbd_makes_it_reopen_its_access_log(ringlbd, echo_server, root_only_dir,
                                                                               tmp_path):
     port = harness.free_port()
     daemon = ringlbd({"web": listener(port, [echo_server.addr])}, access_log=str(tmp_path / "access.log"))
-    result = reopen(pidfile(root_dir, daemon.pid))
+    result = reopen(pidfile(root_only_dir, daemon.pid))
     assert result.returncode == 0 and result.stderr == "", result.stderr
     daemon.wait_log(r"SIGUSR1: reopening the access log")
 
 
 @pytest.mark.parametrize("case", ["owned by nobody", "group-writable", "not ringlbd", "a symlink",
                                   "in a directory others may write"])
-def test_a_pid_that_root_did_not_vouch_for_is_never_signalled(case, bystander, root_dir, tmp_path):
+def test_a_pid_that_root_did_not_vouch_for_is_never_signalled(case, bystander, root_only_dir, tmp_path):
     if case == "owned by nobody":
-        path, why = pidfile(root_dir, bystander.pid, uid=65534), "is owned by uid 65534, not root"
+        path, why = pidfile(root_only_dir, bystander.pid, uid=65534), "is owned by uid 65534, not root"
     elif case == "group-writable":
-        path, why = pidfile(root_dir, bystander.pid, mode=0o664), "writable by group or others (mode 664)"
+        path, why = pidfile(root_only_dir, bystander.pid, mode=0o664), "writable by group or others (mode 664)"
     elif case == "not ringlbd":
-        path, why = pidfile(root_dir, bystander.pid), f"PID {bystander.pid} from"
+        path, why = pidfile(root_only_dir, bystander.pid), f"PID {bystander.pid} from"
     elif case == "a symlink":
-        target = pidfile(root_dir, bystander.pid)
-        path = os.path.join(root_dir, "link.pid")
+        target = pidfile(root_only_dir, bystander.pid)
+        path = os.path.join(root_only_dir, "link.pid")
         os.symlink(target, path)
         why = "is not a regular file"
     else:
-        shared = os.path.join(root_dir, "shared")
+        shared = os.path.join(root_only_dir, "shared")
         os.mkdir(shared)
         os.chmod(shared, 0o777)
         path, why = pidfile(shared, bystander.pid), "is writable by group or others"
