@@ -312,7 +312,7 @@ def test_reinstalling_keeps_the_administrators_config(package):
     CONF.write_text(edited)
     run("dpkg", "-i", str(DEB), timeout=300)
     assert CONF.read_text() == edited
-    assert mode_owner(CONF) == (0o640, "root", "ringlb")
+    assert mode_owner(CONF) == (0o640, "ringlb", "ringlb")
 
 
 # ------------------------------------------------------------ the running daemon
@@ -593,6 +593,13 @@ def test_vrrp_master_adds_the_vip_and_release_hands_it_back_after_a_crash(packag
     vip = "198.51.100.100"
     workdir = Path(tempfile.mkdtemp(prefix="rlbpkg-"))  # pytest's tmp_path is root-only
     shutil.chown(workdir, "ringlb", "ringlb")
+    # A notify script where only root may change it (docs/security.md), reporting what
+    # it runs with into the daemon's workdir: it must have no capability at all.
+    scripts = Path(tempfile.mkdtemp(prefix=f"rlbpkg-notify-{os.getpid()}-", dir="/run"))
+    scripts.chmod(0o755)
+    notify = scripts / "notify.sh"
+    notify.write_text(f"#!/bin/sh\ngrep -E '^(Cap|NoNewPrivs|Uid)' /proc/self/status > {workdir}/notify-$2\n")
+    notify.chmod(0o755)
     conf = workdir / "ringlb.conf"
     ctl = workdir / "ctl.sock"
     conf.write_text(f"""[global]
@@ -611,6 +618,7 @@ priority = 150
 advert_interval = 100ms
 vip = {vip}/24
 garp_repeat = 0
+notify = {notify}
 """)
     shutil.chown(conf, "ringlb", "ringlb")
     in_ns = ["ip", "netns", "exec", ns]
@@ -640,6 +648,10 @@ garp_repeat = 0
         wait_for("the VIP on d0", master, timeout=10)
         status = run("ringlbctl", "--socket", str(ctl), "vrrp", "status").stdout
         assert "MASTER" in status, status
+        seen = workdir / "notify-MASTER"
+        wait_for("the notify script's MASTER run", lambda: seen.exists() and "CapAmb" in seen.read_text(), timeout=5)
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert f"{cap}:\t0000000000000000" in seen.read_text(), seen.read_text()
         # Listening on port 80 as ringlb: CAP_NET_BIND_SERVICE.
         assert "yes" in run("ringlbctl", "--socket", str(ctl), "listener", "list").stdout
 
@@ -656,6 +668,7 @@ garp_repeat = 0
             daemon.wait(timeout=10)
         run("ip", "netns", "delete", ns, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(scripts, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------ purge
