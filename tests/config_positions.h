@@ -14,7 +14,7 @@ inline Config without_positions(Config config) {
         for (BackendConfig& backend : listener.backends) backend.line = 0;
     }
     for (VrrpInstanceConfig& vrrp : config.vrrp) {
-        vrrp.line = 0;
+        vrrp.line = vrrp.notify_line = vrrp.notify_user_line = 0;
         vrrp.vip_lines.clear();
     }
     return config;

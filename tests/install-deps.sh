@@ -8,7 +8,7 @@ set -euo pipefail
 
 declare -A groups=(
   [build]="g++ make pkg-config liburing-dev libboost-program-options-dev libspdlog-dev libfmt-dev libnl-3-dev libnl-route-3-dev nlohmann-json3-dev libgtest-dev"
-  [test]="python3 python3-pytest iproute2 iptables procps keepalived util-linux man-db haproxy nginx-light libnginx-mod-stream"
+  [test]="python3 python3-pytest iproute2 iptables nftables procps keepalived util-linux man-db haproxy nginx-light libnginx-mod-stream"
   [bench]="haproxy nginx-light libnginx-mod-stream valgrind util-linux"
   [deb]="build-essential debhelper dpkg-dev"
   [package]="lintian systemd logrotate strace bash-completion man-db python3 python3-pytest util-linux adduser"

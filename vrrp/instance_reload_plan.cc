@@ -11,11 +11,13 @@ std::optional<size_t> find_by_name(const std::vector<VrrpInstanceConfig>& config
     return std::nullopt;
 }
 
-// Compared without `line` and `vip_lines`: moving a section or a vip line in the
-// file changes nothing.
+// Compared without the file lines kept for messages: moving a section or a line in
+// the file changes nothing.
 bool same_settings(VrrpInstanceConfig a, const VrrpInstanceConfig& b) {
     a.line = b.line;
     a.vip_lines = b.vip_lines;
+    a.notify_line = b.notify_line;
+    a.notify_user_line = b.notify_user_line;
     return a == b;
 }
 

@@ -1,22 +1,19 @@
 // Notify scripts for VRRP state changes; see notify_script.h.
 #include "vrrp/notify_script.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
-#include <cerrno>
-#include <cstring>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
-extern char** environ;
+#include "vrrp/notify_security.h"
+#include "vrrp/unprivileged_spawn.h"
 
 namespace ringlb {
 
-NotifyScript::NotifyScript(std::string path, std::string instance)
-    : path_(std::move(path)), instance_(std::move(instance)) {}
+NotifyScript::NotifyScript(std::string path, std::string instance, std::string user)
+    : path_(std::move(path)), instance_(std::move(instance)), user_(std::move(user)) {}
 
 NotifyScript::~NotifyScript() = default;
 
@@ -55,38 +52,37 @@ void NotifyScript::start_next() {
     while (pid_ <= 0 && !queued_.empty()) {
         const VrrpState state = queued_.front();
         queued_.pop_front();
-        std::string instance = instance_;
-        std::string state_name = to_string(state);
-        char* argv[] = {path_.data(), instance.data(), state_name.data(), nullptr};
-
-        posix_spawn_file_actions_t files;
-        posix_spawnattr_t attributes;
-        posix_spawn_file_actions_init(&files);
-        posix_spawnattr_init(&attributes);
-        // stdin from /dev/null, stdout/stderr shared with the daemon (the journal), and
-        // none of the daemon's other descriptors.
-        posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addclosefrom_np(&files, 3);
-        // The daemon blocks signals for its signalfd; the script must start clean.
-        sigset_t none;
-        sigemptyset(&none);
-        posix_spawnattr_setsigmask(&attributes, &none);
-        sigset_t defaults;
-        sigemptyset(&defaults);
-        for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&defaults, sig);
-        posix_spawnattr_setsigdefault(&attributes, &defaults);
-        posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-        pid_t pid = -1;
-        const int error = posix_spawn(&pid, path_.c_str(), &files, &attributes, argv, environ);
-        posix_spawn_file_actions_destroy(&files);
-        posix_spawnattr_destroy(&attributes);
-        if (error != 0) {
-            spdlog::error("vrrp {}: cannot run notify script {}: {}", instance_, path_, std::strerror(error));
-            continue;
-        }
+        const pid_t pid = spawn(state);
+        if (pid < 0) continue;
         pid_ = pid;
         running_state_ = state;
     }
+}
+
+pid_t NotifyScript::spawn(VrrpState state) {
+    // Checked again at each run: a script or directory made writable by someone else
+    // since start-up is not run.
+    if (Result<void> trusted = check_notify_script(path_); !trusted) {
+        spdlog::error("vrrp {}: not running notify script {} {}: {}", instance_, path_, to_string(state),
+                      trusted.error());
+        return -1;
+    }
+    std::optional<NotifyUser> user;
+    if (!user_.empty()) {
+        Result<NotifyUser> found = resolve_notify_user(user_);
+        if (!found) {
+            spdlog::error("vrrp {}: not running notify script {} {}: {}", instance_, path_, to_string(state),
+                          found.error());
+            return -1;
+        }
+        user = std::move(*found);
+    }
+    Result<pid_t> started = spawn_unprivileged(path_, {instance_, to_string(state)}, user, kEnvironment);
+    if (!started) {
+        spdlog::error("vrrp {}: cannot run notify script {}: {}", instance_, path_, started.error());
+        return -1;
+    }
+    return *started;
 }
 
 }  // namespace ringlb

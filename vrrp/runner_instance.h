@@ -22,7 +22,7 @@ namespace ringlb {
 struct RunnerInstance {
     // `config` with primary_address filled in.
     explicit RunnerInstance(VrrpInstanceConfig c)
-        : config(std::move(c)), fsm(config), filter(config), notify(config.notify, config.name) {}
+        : config(std::move(c)), fsm(config), filter(config), notify(config.notify, config.name, config.notify_user) {}
 
     VrrpInstanceConfig config;
     VrrpInstance fsm;

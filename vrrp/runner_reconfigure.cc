@@ -112,7 +112,8 @@ void RunnerLoop::update_instance(RunnerInstance& instance, const VrrpInstanceCon
                                  PreparedStep& prepared, const RunnerInputs& inputs, TimePoint now) {
     VrrpInstanceConfig config = configured;
     config.primary_address = prepared.primary;
-    if (config.notify != instance.config.notify) instance.notify.set_path(config.notify);
+    if (config.notify != instance.config.notify || config.notify_user != instance.config.notify_user)
+        instance.notify.set_path(config.notify, config.notify_user);
     if (prepared.socket) instance.socket = std::move(*prepared.socket);
     spdlog::info("vrrp {}: settings changed by reload, applied in {}", config.name, to_string(instance.fsm.state()));
     // Before the new VIPs are ours: the peer's adverts with the old list are still

@@ -13,6 +13,7 @@
 
 #include "vrrp/link_state.h"
 #include "vrrp/static_vips.h"
+#include "vrrp/notify_security.h"
 #include "vrrp/vip_netlink.h"
 
 namespace ringlb {
@@ -81,14 +82,13 @@ std::vector<ConfigError> check_vrrp_notify_scripts(const Config& config) {
     for (const VrrpInstanceConfig& vrrp : config.vrrp) {
         if (vrrp.notify.empty()) continue;
         const std::string label = "vrrp '" + vrrp.name + "': notify script " + vrrp.notify;
-        struct stat info {};
-        if (::stat(vrrp.notify.c_str(), &info) < 0) {
-            errors.push_back({config.source_file, vrrp.line, label + ": " + std::strerror(errno)});
-        } else if (!S_ISREG(info.st_mode)) {
-            errors.push_back({config.source_file, vrrp.line, label + " is not a regular file"});
-        } else if (::access(vrrp.notify.c_str(), X_OK) < 0) {
-            errors.push_back({config.source_file, vrrp.line, label + " is not executable"});
-        }
+        const int line = vrrp.notify_line ? vrrp.notify_line : vrrp.line;
+        if (Result<void> trusted = check_notify_script(vrrp.notify); !trusted)
+            errors.push_back({config.source_file, line, label + ": " + trusted.error()});
+        if (vrrp.notify_user.empty()) continue;
+        if (Result<NotifyUser> user = resolve_notify_user(vrrp.notify_user); !user)
+            errors.push_back({config.source_file, vrrp.notify_user_line ? vrrp.notify_user_line : vrrp.line,
+                              "vrrp '" + vrrp.name + "': " + user.error()});
     }
     return errors;
 }

@@ -19,7 +19,10 @@ std::vector<ConfigError> check_vrrp_interfaces(const Config& config);
 // backup. Each error carries the line of the `vip`. For --check, start-up and reload.
 std::vector<ConfigError> check_vrrp_static_vips(const Config& config);
 
-// For each [vrrp.NAME] with notify: the script exists and is executable.
+// For each [vrrp.NAME] with notify: the script exists, is executable, and it and
+// every directory above it are owned by root and writable only by root
+// (notify_security.h); notify_user, when set, names a user. Errors carry the line
+// of the `notify` (or `notify_user`) key.
 std::vector<ConfigError> check_vrrp_notify_scripts(const Config& config);
 
 }  // namespace ringlb

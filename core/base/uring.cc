@@ -43,13 +43,24 @@ void Ring::init(unsigned sq_entries, unsigned cq_entries) {
                              (last_error == EPERM ? " (io_uring disabled by kernel.io_uring_disabled?)" : ""));
 }
 
-io_uring_sqe* Ring::get_sqe() {
+io_uring_sqe* Ring::get_sqe() noexcept {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    while (!sqe) {
-        io_uring_submit(&ring_);
+    if (sqe) [[likely]] return sqe;
+    for (int failed = 0; !sqe && failed < kMaxFailedSubmits;) {
+        const int rc = io_uring_submit(&ring_);
+        if (rc <= 0) {
+            submit_error_ = rc;
+            ++failed;
+        }
         sqe = io_uring_get_sqe(&ring_);
     }
     return sqe;
+}
+
+std::string Ring::describe_submit_error() const {
+    return "io_uring refused " + std::to_string(kMaxFailedSubmits) +
+           " submits in a row with the submission queue full: " +
+           (submit_error_ < 0 ? std::strerror(-submit_error_) : "nothing was taken");
 }
 
 std::string Ring::describe_flags() const {

@@ -23,15 +23,26 @@ public:
     // Throws std::runtime_error naming the missing feature and the kernel needed.
     void init(unsigned sq_entries, unsigned cq_entries);
 
-    // Never returns null: submits pending SQEs to make room when the SQ is full.
-    io_uring_sqe* get_sqe();
+    // The entry for the next request. When the submission queue is full it submits
+    // what is queued to make room; after kMaxFailedSubmits submits in a row that take
+    // nothing (the kernel refuses them: EBUSY, EAGAIN, a ring entered from another task)
+    // it gives up and returns null instead of looping forever, and submit_error() holds
+    // the last submit's result (a negative errno, or 0 for "took nothing"). The caller
+    // decides what a ring that cannot submit means for it.
+    io_uring_sqe* get_sqe() noexcept;
+    int submit_error() const noexcept { return submit_error_; }
+    // "io_uring refused 8 submits in a row with the submission queue full: File exists"
+    std::string describe_submit_error() const;
     io_uring* raw() { return &ring_; }
     std::string describe_flags() const;
+
+    static constexpr int kMaxFailedSubmits = 8;
 
 private:
     io_uring ring_{};
     bool initialized_ = false;
     unsigned flags_ = 0;
+    int submit_error_ = 0;
 };
 
 // Checks once per process that the running kernel has what the data path needs

@@ -3,10 +3,12 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -33,37 +35,65 @@ Result<std::string> read_file(const std::string& path) {
     }
 }
 
+// Who owns the configuration file and its mode: the files written in its place get the same.
 struct FileOwner {
     mode_t mode = 0640;
     uid_t uid = uid_t(-1);
     gid_t gid = gid_t(-1);
 };
 
-// Writes `text` to `path` (created or truncated) with the given mode and owner
-// and fsyncs it; on a failure the partial file is removed.
-Result<void> write_synced(const std::string& path, const std::string& text, const FileOwner& owner) {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, owner.mode));
-    if (!fd) return fail("cannot create " + path + ": " + errno_text(errno));
-    auto remove_and_fail = [&](const char* what) {
-        Failure failure = fail(std::string(what) + path + ": " + errno_text(errno));
-        ::unlink(path.c_str());
+// A name in the directory that nobody could have prepared: NAME.tmp-<16 hex digits>
+// from getrandom(2); empty if the kernel gave no random bytes.
+std::string random_temp_name(const std::string& name) {
+    uint64_t random = 0;
+    if (::getrandom(&random, sizeof(random), 0) != ssize_t(sizeof(random))) return {};
+    char suffix[17];
+    std::snprintf(suffix, sizeof(suffix), "%016llx", static_cast<unsigned long long>(random));
+    return name + ".tmp-" + suffix;
+}
+
+// Creates a new file in `dir` (an open directory shown as `dir_path`) under a random
+// name, with O_CREAT|O_EXCL|O_NOFOLLOW: a symlink or a file planted at any name is
+// never followed, truncated or reused. Writes `text`, gives the file `owner`'s uid,
+// gid and mode (or fails, naming why: a daemon that may not chown to that owner
+// must not leave a file of another owner in its place) and fsyncs it. Returns the
+// name; on any failure the file is removed.
+Result<std::string> write_new_file(int dir, const std::string& dir_path, const std::string& name,
+                                   const std::string& text, const FileOwner& owner) {
+    std::string temp;
+    UniqueFd fd;
+    for (int attempt = 0; attempt < 8 && !fd; ++attempt) {
+        temp = random_temp_name(name);
+        if (temp.empty()) return fail("getrandom: " + errno_text(errno));
+        fd.reset(::openat(dir, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (!fd && errno != EEXIST) break;
+    }
+    const std::string shown = dir_path + "/" + temp;
+    if (!fd) return fail("cannot create " + shown + ": " + errno_text(errno));
+    auto remove_and_fail = [&](const std::string& what) {
+        Failure failure = fail(what + ": " + errno_text(errno));
+        ::unlinkat(dir, temp.c_str(), 0);
         return failure;
     };
     size_t done = 0;
     while (done < text.size()) {
         ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return remove_and_fail("cannot write ");
+        if (n < 0) return remove_and_fail("cannot write " + shown);
         done += size_t(n);
     }
-    // O_CREAT's mode went through the umask; keep the original file's exactly.
-    fchmod(fd.get(), owner.mode);
-    if (owner.uid != uid_t(-1) && fchown(fd.get(), owner.uid, owner.gid) != 0) {
-        // Not root: the file stays ours, which is what a non-root daemon can do.
-    }
-    if (::fsync(fd.get()) != 0) return remove_and_fail("cannot fsync ");
-    if (::close(fd.release()) != 0) return remove_and_fail("cannot write ");
-    return {};
+    struct stat created{};
+    if (::fstat(fd.get(), &created) != 0) return remove_and_fail("cannot stat " + shown);
+    if ((created.st_uid != owner.uid || created.st_gid != owner.gid) && ::fchown(fd.get(), owner.uid, owner.gid) != 0)
+        return remove_and_fail("cannot keep the owner of " + dir_path + "/" + name + " (uid " +
+                               std::to_string(owner.uid) + ", gid " + std::to_string(owner.gid) +
+                               "): ringlbd runs as uid " + std::to_string(::geteuid()) + " and may not chown " +
+                               shown + " to it; nothing written");
+    if (::fchmod(fd.get(), owner.mode) != 0)
+        return remove_and_fail("cannot keep the mode of " + dir_path + "/" + name + " on " + shown);
+    if (::fsync(fd.get()) != 0) return remove_and_fail("cannot fsync " + shown);
+    if (::close(fd.release()) != 0) return remove_and_fail("cannot write " + shown);
+    return temp;
 }
 
 std::string directory_of(const std::string& path) {
@@ -149,40 +179,49 @@ Result<void> ConfigStore::persist_and_apply(const std::string& text, std::shared
     if (!on_disk) return fail(changed + " (cannot read it: " + on_disk.error() + ")");
     if (*on_disk != loaded_text_) return fail(changed);
 
+    // Everything below happens in the directory of the file itself (a config that is a
+    // symlink is replaced where it points), through one open directory descriptor.
     const std::string target = resolve_target(path_);
-    FileOwner owner;
+    const std::string dir_path = directory_of(target);
+    const std::string name = target.substr(target.rfind('/') + 1);
+    UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return fail("cannot open the directory " + dir_path + ": " + errno_text(errno));
     struct stat st{};
-    if (::stat(target.c_str(), &st) == 0) owner = {st.st_mode & 07777, st.st_uid, st.st_gid};
-    const std::string temp = target + ".tmp";
-    const std::string backup = target + ".bak";
-    const std::string backup_temp = backup + ".tmp";
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return fail("cannot stat " + target + ": " + errno_text(errno));
+    if (!S_ISREG(st.st_mode)) return fail(target + " is not a regular file; not replacing it");
+    const FileOwner owner{st.st_mode & 07777, st.st_uid, st.st_gid};
 
-    if (Result<void> written = write_synced(temp, text, owner); !written) return written;
-    if (Result<void> written = write_synced(backup_temp, loaded_text_, owner); !written) {
-        ::unlink(temp.c_str());
-        return written;
-    }
-    if (::rename(backup_temp.c_str(), backup.c_str()) != 0) {
-        Failure failure = fail("cannot rename " + backup_temp + " to " + backup + ": " + errno_text(errno));
-        ::unlink(backup_temp.c_str());
-        ::unlink(temp.c_str());
-        return failure;
-    }
+    Result<std::string> temp = write_new_file(dir.get(), dir_path, name, text, owner);
+    if (!temp) return fail(temp.error());
+    auto remove_temp = [&] { ::unlinkat(dir.get(), temp->c_str(), 0); };
+    // A refused change leaves the file and FILE.bak as they were.
     if (Result<void> applied = apply(next); !applied) {
-        ::unlink(temp.c_str());
+        remove_temp();
         return applied;
     }
-    if (::rename(temp.c_str(), target.c_str()) != 0) {
-        std::string error = "cannot rename " + temp + " to " + target + ": " + errno_text(errno);
-        ::unlink(temp.c_str());
+    // Applied: from here a failure puts the previous config back. FILE.bak first (the
+    // content being replaced), then the file itself.
+    auto undo = [&](const std::string& error) -> Result<void> {
+        remove_temp();
         Result<void> undone = apply(current_);
         if (!undone) return fail(error + "; restoring the previous configuration failed too: " + undone.error());
         return fail(error + "; the change was undone");
+    };
+    const std::string backup = name + ".bak";
+    Result<std::string> backup_temp = write_new_file(dir.get(), dir_path, name, loaded_text_, owner);
+    if (!backup_temp) return undo(backup_temp.error());
+    if (::renameat(dir.get(), backup_temp->c_str(), dir.get(), backup.c_str()) != 0) {
+        const std::string error = "cannot rename " + dir_path + "/" + *backup_temp + " to " + dir_path + "/" + backup +
+                                  ": " + errno_text(errno);
+        ::unlinkat(dir.get(), backup_temp->c_str(), 0);
+        return undo(error);
     }
+    if (::renameat(dir.get(), temp->c_str(), dir.get(), name.c_str()) != 0)
+        return undo("cannot rename " + dir_path + "/" + *temp + " to " + target + ": " + errno_text(errno));
     // The rename is durable once the directory is synced; failing that, the
     // change is live and in the file, and a crash might bring back the old one.
-    UniqueFd dir(::open(directory_of(target).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir) ::fsync(dir.get());
+    ::fsync(dir.get());
     current_ = std::move(next);
     loaded_text_ = text;
     return {};

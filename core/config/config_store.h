@@ -1,6 +1,7 @@
 // The configuration file as the daemon owns it (DESIGN §6): loads and reloads
-// it, and writes ringlbctl's changes back atomically — temp file in the same
-// directory, fsync, rename, previous content kept as FILE.bak, directory fsync.
+// it, and writes ringlbctl's changes back atomically — a new file under a random
+// name in the same directory (O_CREAT|O_EXCL|O_NOFOLLOW, the original's owner and
+// mode), fsync, rename, the previous content kept as FILE.bak, directory fsync.
 // A write is refused when the file changed on disk since it was last loaded or
 // written, so an operator's edit is never silently overwritten.
 #pragma once
@@ -37,12 +38,16 @@ public:
 
     // Copies the current config, edits it with `change`, validates it exactly
     // as the file would be parsed, applies it and persists it. Order, so that a
-    // failure at any step leaves the file and the running config as they were:
+    // failure at any step leaves the file, FILE.bak and the running config as they were:
     //   1. refuse if the file on disk differs from what was last loaded/written;
-    //   2. write FILE.tmp (fsync) and FILE.bak (the current content, fsync);
-    //   3. apply; on failure remove FILE.tmp and stop;
-    //   4. rename FILE.tmp over FILE and fsync the directory; if the rename
-    //      fails, apply the previous config again and report both.
+    //   2. write the new text to FILE.tmp-RANDOM (O_EXCL|O_NOFOLLOW: nothing planted in
+    //      the directory is followed or reused), with FILE's owner and mode — refused
+    //      when the daemon may not give it that owner — and fsync it;
+    //   3. apply; on failure remove the temp file and stop (FILE.bak is untouched);
+    //   4. write the replaced content the same way and rename it over FILE.bak, then
+    //      rename the temp file over FILE and fsync the directory; if a step fails,
+    //      apply the previous config again and report both.
+    // A FILE that is a symlink is replaced where it points, in that directory.
     // Errors carry no FILE:LINE (the lines would be those of generated text).
     // Serialised with load/reload: safe from any thread.
     Result<void> update(const Change& change, const Apply& apply);

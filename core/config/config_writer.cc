@@ -137,6 +137,7 @@ void write_vrrp(std::string& out, const VrrpInstanceConfig& vrrp) {
     w.text_unless_default("track_listener", &V::track_listener);
     w.number_unless_default("track_weight", &V::track_weight);
     w.text_unless_default("notify", &V::notify);
+    w.text_unless_default("notify_user", &V::notify_user);
     w.number_unless_default("garp_repeat", &V::garp_repeat);
     w.duration_unless_default("garp_interval", &V::garp_interval);
     w.duration_unless_default("garp_refresh", &V::garp_refresh);

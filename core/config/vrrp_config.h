@@ -63,6 +63,9 @@ struct VrrpInstanceConfig {
     // receiver check it; keepalived does). false: such adverts are dropped and counted,
     // unless they come from an address owner (priority 255).
     bool accept_mismatched_addresses = false;
+    std::string notify_user;             // the script runs as this user; empty = root, without capabilities
+    int notify_line = 0;                 // line of `notify`, for --check's FILE:LINE
+    int notify_user_line = 0;
     // This host's primary address on `interface`: the source of its adverts and the
     // tie-breaker between equal priorities (RFC 9568 §6.4.3).
     Ipv4 primary_address = 0;

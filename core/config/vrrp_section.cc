@@ -118,6 +118,14 @@ const ConfigKeyRule<V> kVrrpKeys[] = {
      [](V& v, const ConfigEntry& e) -> ValueError {
          if (!e.value.starts_with('/')) return "notify '" + e.value + "' is not an absolute path";
          v.notify = e.value;
+         v.notify_line = e.line;
+         return std::nullopt;
+     }},
+    {"notify_user", false,
+     [](V& v, const ConfigEntry& e) -> ValueError {
+         if (e.value.empty()) return std::string("notify_user must name a user");
+         v.notify_user = e.value;
+         v.notify_user_line = e.line;
          return std::nullopt;
      }},
     {"garp_repeat", false, number_key<&V::garp_repeat, 0, kMaxGarpRepeat>},

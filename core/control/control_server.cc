@@ -34,6 +34,7 @@ constexpr int64_t kNoRequest = -1;
 LogRateLimit refused_log;
 LogRateLimit full_log;
 LogRateLimit slow_request_log;
+LogRateLimit evicted_log;
 
 // A last word to a client about to be closed: nonblocking, and lost if it does not fit.
 void send_last_words(int fd, const std::string& text) {
@@ -85,6 +86,9 @@ struct ControlServer::Client {
     std::string out;
     size_t out_pos = 0;
     int64_t last_active_ms = 0;
+    int64_t accepted_ms = 0;
+    bool root = false;               // a control client of uid 0
+    bool got_bytes = false;          // sent anything at all
     int64_t request_started_ms = kNoRequest;  // first byte of the incomplete request in `in`
     bool read_closed = false;        // EOF seen, or we stopped reading for good
     bool close_after_write = false;  // once `out` is written, close
@@ -192,6 +196,8 @@ void ControlServer::run() {
     int64_t next_expiry_ms = INT64_MAX;
     while (!stopping_.load()) {
         int64_t now = monotonic_ms();
+        resume_accepting_when_due(now);
+        if (accept_paused_until_ms_ != 0) next_expiry_ms = std::min(next_expiry_ms, accept_paused_until_ms_);
         int timeout = 1000;
         if (next_expiry_ms != INT64_MAX) timeout = int(std::clamp<int64_t>(next_expiry_ms - now, 0, 1000));
         int n = epoll_wait(epoll_.get(), events.data(), int(events.size()), timeout);
@@ -221,7 +227,7 @@ ControlServer::Peer ControlServer::identify_peer(int fd) const {
     ucred cred{};
     socklen_t len = sizeof(cred);
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return {"unknown peer", false};
-    Peer peer{"uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) + ")", false};
+    Peer peer{"uid " + std::to_string(cred.uid) + " (pid " + std::to_string(cred.pid) + ")", false, cred.uid == 0};
     if (cred.uid == 0 || cred.uid == geteuid() || (group_gid_ != gid_t(-1) && cred.gid == group_gid_)) {
         peer.allowed = true;
         return peer;
@@ -243,9 +249,10 @@ ControlServer::Peer ControlServer::identify_peer(int fd) const {
 }
 
 void ControlServer::accept_clients(int listen_fd, bool http) {
-    for (int i = 0; i < kAcceptsPerWakeup; ++i) {
+    for (int i = 0; i < kAcceptsPerWakeup && accept_paused_until_ms_ == 0; ++i) {
         UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) return pause_accepting(errno);
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
                 uint64_t suppressed = 0;
                 if (full_log.allow(monotonic_ms(), &suppressed))
@@ -254,19 +261,10 @@ void ControlServer::accept_clients(int listen_fd, bool http) {
             }
             return;
         }
-        // A refused client gets one line (send_last_words) and is closed.
-        if (clients_.size() >= options_.max_clients) {
-            uint64_t suppressed = 0;
-            if (full_log.allow(monotonic_ms(), &suppressed))
-                spdlog::warn("control thread: {} clients already; refusing more ({} more since last line)",
-                             clients_.size(), suppressed);
-            send_last_words(fd.get(), http ? format_http_response(503, "Service Unavailable", "text/plain",
-                                                                  "too many clients\n", false)
-                                           : format_error("too many clients"));
-            continue;
-        }
+        Peer peer;
         if (!http) {
-            if (Peer peer = identify_peer(fd.get()); !peer.allowed) {
+            peer = identify_peer(fd.get());
+            if (!peer.allowed) {
                 uint64_t suppressed = 0;
                 if (refused_log.allow(monotonic_ms(), &suppressed))
                     spdlog::warn("control socket: refused {}: not root and not in group {} ({} more since last line)",
@@ -276,9 +274,17 @@ void ControlServer::accept_clients(int listen_fd, bool http) {
                 continue;
             }
         }
+        // A refused client gets one line (send_last_words) and is closed.
+        if (!make_room(http, peer.root)) {
+            send_last_words(fd.get(), http ? format_http_response(503, "Service Unavailable", "text/plain",
+                                                                  "too many clients\n", false)
+                                           : format_error("too many clients"));
+            continue;
+        }
         auto client = std::make_unique<Client>();
         client->http = http;
-        client->last_active_ms = monotonic_ms();
+        client->root = peer.root;
+        client->last_active_ms = client->accepted_ms = monotonic_ms();
         client->interest = EPOLLIN | EPOLLRDHUP;
         epoll_event event{};
         event.events = client->interest;
@@ -287,6 +293,60 @@ void ControlServer::accept_clients(int listen_fd, bool http) {
         int key = fd.get();
         client->fd = std::move(fd);
         clients_[key] = std::move(client);
+    }
+}
+
+bool ControlServer::make_room(bool http, bool root) {
+    std::vector<AdmittedClient> held;
+    held.reserve(clients_.size());
+    for (const auto& [key, c] : clients_) {
+        const bool idle = c->in.empty() && c->out.empty() && !c->close_after_write;
+        held.push_back({key, c->http, c->root, idle, c->accepted_ms});
+    }
+    const Admission admission = admit_client(options_.limits, http, root, held);
+    const char* what = http ? "metrics" : "control";
+    uint64_t suppressed = 0;
+    if (admission.verdict == Admission::Verdict::kRefuse) {
+        if (full_log.allow(monotonic_ms(), &suppressed))
+            spdlog::warn("control thread: {} {} clients already, none idle; refusing more ({} more since last line)",
+                         std::count_if(held.begin(), held.end(), [&](const AdmittedClient& c) { return c.http == http; }),
+                         what, suppressed);
+        return false;
+    }
+    if (admission.verdict == Admission::Verdict::kAdmitAfterEvicting) {
+        if (evicted_log.allow(monotonic_ms(), &suppressed))
+            spdlog::info("control thread: {} clients at the limit; closed the oldest idle one for a new {} client "
+                         "({} more since last line)",
+                         what, root ? "root" : what, suppressed);
+        close_client(admission.evict);
+    }
+    return true;
+}
+
+void ControlServer::pause_accepting(int error) {
+    const int64_t now = monotonic_ms();
+    uint64_t suppressed = 0;
+    if (full_log.allow(now, &suppressed))
+        spdlog::warn("control thread: accept: {}: pausing accepts for {} ms ({} more since last line)",
+                     std::strerror(error), options_.accept_pause_ms, suppressed);
+    accept_paused_until_ms_ = now + options_.accept_pause_ms;
+    epoll_event none{};
+    for (const UniqueFd* listener : {&unix_listener_, &http_listener_}) {
+        if (!*listener) continue;
+        none.data.u64 = listener == &unix_listener_ ? kUnixListenerTag : kHttpListenerTag;
+        epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener->get(), &none);
+    }
+}
+
+void ControlServer::resume_accepting_when_due(int64_t now_ms) {
+    if (accept_paused_until_ms_ == 0 || now_ms < accept_paused_until_ms_) return;
+    accept_paused_until_ms_ = 0;
+    epoll_event in{};
+    in.events = EPOLLIN;
+    for (const UniqueFd* listener : {&unix_listener_, &http_listener_}) {
+        if (!*listener) continue;
+        in.data.u64 = listener == &unix_listener_ ? kUnixListenerTag : kHttpListenerTag;
+        epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, listener->get(), &in);
     }
 }
 
@@ -309,6 +369,7 @@ void ControlServer::read_client(Client& client) {
         ssize_t n = ::recv(client.fd.get(), buffer, sizeof(buffer), 0);
         if (n > 0) {
             client.last_active_ms = monotonic_ms();
+            client.got_bytes = true;
             if (client.in.empty()) client.request_started_ms = client.last_active_ms;
             client.in.append(buffer, size_t(n));
             if (client.http) process_http_input(client);
@@ -432,6 +493,8 @@ int64_t ControlServer::expire_clients(int64_t now_ms) {
     std::vector<int> too_slow;
     for (const auto& [fd, client] : clients_) {
         int64_t idle_deadline = client->last_active_ms + options_.idle_timeout_ms;
+        if (client->http && !client->got_bytes)
+            idle_deadline = std::min(idle_deadline, client->accepted_ms + options_.http_first_byte_timeout_ms);
         int64_t request_deadline = client->request_started_ms == kNoRequest
                                        ? INT64_MAX
                                        : client->request_started_ms + options_.request_timeout_ms;

@@ -16,6 +16,7 @@
 
 #include "core/base/inet_addr.h"
 #include "core/base/unique_fd.h"
+#include "core/control/client_admission.h"
 #include "core/control/control_commands.h"
 
 namespace ringlb {
@@ -28,7 +29,16 @@ struct ControlServerOptions {
     // A request (control line, HTTP head) must be whole this long after its first byte,
     // however often bytes trickle in: a slow-loris client cannot hold a slot.
     int64_t request_timeout_ms = 10000;
-    size_t max_clients = 256;                // control and HTTP clients together
+    // A metrics client that has sent nothing this long after connecting is closed
+    // (nginx's client_header_timeout, HAProxy's timeout http-request on an empty
+    // connection): idle scrapers cannot hold the endpoint's slots.
+    int64_t http_first_byte_timeout_ms = 2000;
+    // Control-socket and metrics clients have separate limits; root gets a reserve
+    // beyond max_control_clients (client_admission.h).
+    AdmissionLimits limits;
+    // Out of descriptors, accepting stops this long (as the workers' accepts do)
+    // instead of spinning on a level-triggered epoll with a full backlog.
+    int64_t accept_pause_ms = 100;
     size_t max_pending_output = 4 << 20;     // per client: stop reading above this
 };
 
@@ -58,6 +68,7 @@ private:
     struct Peer {
         std::string who;
         bool allowed = false;
+        bool root = false;
     };
     Peer identify_peer(int fd) const;
     void on_client_event(Client& client, uint32_t events);
@@ -71,6 +82,11 @@ private:
     // returns when the next one is due (INT64_MAX: none).
     int64_t expire_clients(int64_t now_ms);
     void close_for_request_timeout(Client& client);
+    // A new client's slot: admitted (after closing an idle one if need be) or refused.
+    bool make_room(bool http, bool root);
+    // Out of descriptors: stop watching the listeners until accept_paused_until_ms_.
+    void pause_accepting(int error);
+    void resume_accepting_when_due(int64_t now_ms);
 
     ControlServerOptions options_;
     ControlContext context_;
@@ -83,6 +99,7 @@ private:
     ino_t socket_inode_ = 0;          // the socket file we created, to remove only ours
     gid_t group_gid_ = gid_t(-1);     // -1: no such group
     std::unordered_map<int, std::unique_ptr<Client>> clients_;
+    int64_t accept_paused_until_ms_ = 0;  // 0: accepting
     std::atomic<bool> stopping_{false};
     std::thread thread_;
 };

@@ -157,11 +157,14 @@ Result<ReloadPlan> Daemon::reload() {
 }
 
 Result<void> Daemon::apply_config(std::shared_ptr<const Config> next, ReloadPlan* plan) {
-    // As --check and start-up: a vip that is a static address of the host is refused.
-    if (std::vector<ConfigError> errors = check_vrrp_static_vips(*next); !errors.empty()) {
-        std::string joined;
-        for (const ConfigError& error : errors) joined += (joined.empty() ? "" : "\n") + error.to_string();
-        return fail(joined);
+    // As --check and start-up: a vip that is a static address of the host, or a notify
+    // script root alone does not control, is refused (docs/security.md).
+    std::vector<ConfigError> refused = check_vrrp_static_vips(*next);
+    std::ranges::move(check_vrrp_notify_scripts(*next), std::back_inserter(refused));
+    if (!refused.empty()) {
+        std::string why;
+        for (const ConfigError& error : refused) why += (why.empty() ? "" : "\n") + error.to_string();
+        return fail(why);
     }
     std::lock_guard lock(mutex_);
     auto previous = snapshots_.load();

@@ -93,8 +93,20 @@ void Worker::join() {
     if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+
+// As for a failed io_uring_submit_and_wait: the ring cannot go on, and spinning on
+// it would hide that; the peer takes the VIP over. Out of line: sqe_for is hot.
+[[noreturn, gnu::cold, gnu::noinline]] void ring_gave_up(int worker, const Ring& ring) noexcept {
+    spdlog::critical("worker {}: {}; exiting", worker, ring.describe_submit_error());
+    std::_Exit(70);
+}
+
+}  // namespace
+
 io_uring_sqe* Worker::sqe_for(uint32_t slot, Op op, Dir dir) noexcept {
     io_uring_sqe* sqe = ring_.get_sqe();
+    if (!sqe) [[unlikely]] ring_gave_up(index_, ring_);
     OpTag tag{op, uint8_t(dir), 0, slot};
     if (op != Op::kAccept && op != Op::kAcceptResume && op != Op::kTick && op != Op::kWake &&
         op != Op::kIgnored) {

@@ -248,10 +248,7 @@ std::optional<HttpCheckVerdict> evaluate_http_check(std::string_view received, c
                         std::all_of(line.begin() + 9, line.begin() + 12, [](char c) { return c >= '0' && c <= '9'; }) &&
                         (line.size() == 12 || line[12] == ' ');
     if (!shaped) {
-        std::string shown(line.substr(0, 40));
-        for (char& c : shown)
-            if (c < 0x20 || c > 0x7e) c = '?';
-        return HttpCheckVerdict{false, "bad status line '" + shown + "'"};
+        return HttpCheckVerdict{false, "bad status line '" + printable(line, 40) + "'"};
     }
     const int status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
     const bool passed = status >= spec.expect_status_min && status <= spec.expect_status_max;

@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <utility>
 
 #include "core/base/duration.h"
+#include "core/base/log.h"
+#include "core/base/text.h"
 #include "core/health/health_fsm.h"
 
 namespace ringlb {
@@ -30,11 +33,16 @@ std::string connect_detail(int error) {
 
 namespace {
 
-// An agent's reply is its first line, without the line end.
+// An agent's reply is its first line, without the line end, and with every byte
+// outside printable ASCII made '?' (a tab, the one separator that is not, becomes a
+// space): the line is logged, kept as the check's detail and shown by ringlbctl,
+// and a backend must not write escape sequences or forged lines there.
 std::string first_line(std::string_view received) {
     std::string_view line = received.substr(0, received.find('\n'));
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    return std::string(line);
+    std::string spaced(line);
+    std::replace(spaced.begin(), spaced.end(), '\t', ' ');
+    return printable(spaced);
 }
 
 }  // namespace
@@ -67,6 +75,11 @@ Result<void> ProbeRing::start(Probe& probe, std::shared_ptr<const ProbeTarget> t
 
 io_uring_sqe* ProbeRing::prep(Probe& probe, HcTag owner, HcOp op) {
     io_uring_sqe* sqe = ring_.get_sqe();
+    if (!sqe) {
+        // A ring that takes no request stops every check: verdicts would freeze.
+        spdlog::critical("health checks: {}; exiting", ring_.describe_submit_error());
+        std::_Exit(70);
+    }
     owner.op = op;
     io_uring_sqe_set_data64(sqe, owner.pack());
     ++probe.in_flight;

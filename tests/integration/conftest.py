@@ -110,3 +110,17 @@ def ringlbd(request, tmp_path, shortdir):
             problems.append(f"{daemon.name} {when}; log:\n{daemon.log()}")
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def root_only_dir():
+    """A directory of root's, mode 0755, under /run (root's, 0755): a place only root can
+    change, as notify scripts and supervisors' pid files need (docs/security.md).
+    Removed with everything in it."""
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the files must be root's")
+    path = tempfile.mkdtemp(prefix=f"ringlb-root-only-{os.getpid()}-", dir="/run")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

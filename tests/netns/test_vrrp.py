@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import signal
 import statistics
 import subprocess
@@ -150,6 +151,10 @@ class Proc:
 class Lab:
     def __init__(self, tmp):
         self.tmp = tmp
+        # Notify scripts must be root's in directories only root can write, all the
+        # way up (docs/security.md): not under /tmp, which everyone may write.
+        self.scripts = tempfile.mkdtemp(prefix=f"ringlb-vrrp-test-{os.getpid()}-", dir="/run")
+        os.chmod(self.scripts, 0o755)
         tag = f"rlbv{os.getpid()}"
         self.ns = {h: f"{tag}-{h}" for h in "abc"}
         self.procs = []
@@ -173,6 +178,7 @@ class Lab:
             except Exception:  # keep tearing down whatever else is left
                 pass
         delete_lan(self.ns)  # and anything still inside (keepalived's children)
+        shutil.rmtree(self.scripts, ignore_errors=True)
 
     @staticmethod
     def write(path, text, mode=0o644):
@@ -220,7 +226,7 @@ class Lab:
         text += (f"[vrrp.vip1]\ninterface = eth0\nvrid = 51\npriority = {priority}\n"
                  f"advert_interval = {int(advert * 1000)}ms\nvip = {VIP}/24\n"
                  "garp_repeat = 5\ngarp_interval = 300ms\n"
-                 f"notify = {self.tmp}/notify-{host}.sh\n")
+                 f"notify = {self.scripts}/notify-{host}.sh\n")
         if unicast:
             text += f"unicast_peer = {ADDR[other]}\n"
         text += extra
@@ -352,7 +358,7 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("vrrp")
     lab = Lab(str(tmp))
     for host in "ab":
-        Lab.write(f"{tmp}/notify-{host}.sh", NOTIFY, 0o755)
+        Lab.write(f"{lab.scripts}/notify-{host}.sh", NOTIFY, 0o755)
     try:
         lab.build()
         yield lab
@@ -415,7 +421,7 @@ def report(capsys, title, samples, bound=None):
 
 def test_higher_priority_host_becomes_master_and_serves_the_vip(fresh):
     lab = fresh
-    logs = {h: Path(lab.tmp) / f"notify-{h}.log" for h in "ab"}
+    logs = {h: Path(lab.scripts) / f"notify-{h}.log" for h in "ab"}
     for log in logs.values():
         log.unlink(missing_ok=True)
     # b starts once a is master, so b's first state is BACKUP for certain: started

@@ -1,6 +1,6 @@
 """The Debian package end to end: lintian, the unit file, the man pages, then install
 build/ringlb_<version>_<arch>.deb, run the installed ringlbd the way its systemd unit
-would (user ringlb, only its three capabilities, LimitNOFILE, sd_notify socket,
+would (user ringlb, only its four capabilities, LimitNOFILE, sd_notify socket,
 RuntimeDirectory), drive it with the installed ringlbctl, rotate its access log with
 the installed logrotate file, stop it by PID, purge, and check nothing is left.
 
@@ -42,8 +42,9 @@ SOCKET = RUN_DIR / "ringlbd.sock"
 LOG_DIR = Path("/var/log/ringlb")
 ACCESS_LOG = LOG_DIR / "access.log"
 UNIT = Path("/lib/systemd/system/ringlb.service")
-CAPS = "net_admin,net_raw,net_bind_service"
-CAP_MASK = (1 << 10) | (1 << 12) | (1 << 13)  # NET_BIND_SERVICE, NET_ADMIN, NET_RAW
+CAPS = "net_admin,net_raw,net_bind_service,setpcap"
+# NET_BIND_SERVICE, NET_ADMIN, NET_RAW; SETPCAP: a notify script's bounding set is cleared
+CAP_MASK = (1 << 10) | (1 << 12) | (1 << 13) | (1 << 8)
 FAMILIES = {"AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK", "AF_PACKET"}  # RestrictAddressFamilies
 SETPRIV = ["setpriv", "--reuid=ringlb", "--regid=ringlb", "--init-groups",
            f"--inh-caps=+{CAPS.replace(',', ',+')}", f"--ambient-caps=+{CAPS.replace(',', ',+')}",
@@ -277,8 +278,10 @@ def test_install_creates_user_directories_and_example_config(package):
     user = pwd.getpwnam("ringlb")
     assert user.pw_uid < 1000 and user.pw_shell in ("/usr/sbin/nologin", "/bin/false"), user
     assert grp.getgrgid(user.pw_gid).gr_name == "ringlb"
-    assert mode_owner(Path("/etc/ringlb")) == (0o2770, "root", "ringlb")
-    assert mode_owner(CONF) == (0o640, "root", "ringlb")
+    # Not group-writable: members of ringlb change the config through ringlbctl, and only
+    # root and the daemon's own user (its write-back) write here (docs/security.md).
+    assert mode_owner(Path("/etc/ringlb")) == (0o750, "ringlb", "ringlb")
+    assert mode_owner(CONF) == (0o640, "ringlb", "ringlb")
     assert CONF.read_text() == Path("/usr/share/ringlb/ringlb.conf.example").read_text()
     assert mode_owner(LOG_DIR) == (0o2750, "ringlb", "adm")
     for path in ["/usr/sbin/ringlbd", "/usr/bin/ringlbctl", "/etc/logrotate.d/ringlb",
@@ -309,7 +312,7 @@ def test_reinstalling_keeps_the_administrators_config(package):
     CONF.write_text(edited)
     run("dpkg", "-i", str(DEB), timeout=300)
     assert CONF.read_text() == edited
-    assert mode_owner(CONF) == (0o640, "root", "ringlb")
+    assert mode_owner(CONF) == (0o640, "ringlb", "ringlb")
 
 
 # ------------------------------------------------------------ the running daemon
@@ -419,7 +422,7 @@ check_interval = 1s
     spare.stop()
 
 
-def test_daemon_runs_as_ringlb_with_exactly_the_three_capabilities(daemon):
+def test_daemon_runs_as_ringlb_with_exactly_the_four_capabilities(daemon):
     status = Path(f"/proc/{daemon.pid}/status").read_text()
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     uid = pwd.getpwnam("ringlb").pw_uid
@@ -521,7 +524,15 @@ def test_logrotate_rotates_and_the_daemon_reopens_the_access_log(daemon, tmp_pat
     assert echo_through(daemon.port, b"before rotation\n") == b"before rotation\n"
     wait_for("a line before rotation", lambda: ACCESS_LOG.read_text().count("listener=pkgtest") >= 6, timeout=5)
     lines_before = ACCESS_LOG.read_text().count("\n")
-    r = run("logrotate", "-v", "-f", "-s", str(tmp_path / "state"), "/etc/logrotate.d/ringlb", check=False)
+    # Outside systemd the logrotate file signals only the PID in the root-owned pid file
+    # a supervisor wrote (start-stop-daemon --make-pidfile does), and only if it is ringlbd.
+    pidfile = Path("/run/ringlbd.pid")
+    pidfile.write_text(f"{daemon.pid}\n")
+    pidfile.chmod(0o644)
+    try:
+        r = run("logrotate", "-v", "-f", "-s", str(tmp_path / "state"), "/etc/logrotate.d/ringlb", check=False)
+    finally:
+        pidfile.unlink(missing_ok=True)
     assert r.returncode == 0, r.stdout + r.stderr
     rotated = LOG_DIR / "access.log.1"
     assert rotated.exists() and rotated.read_text().count("\n") == lines_before
@@ -582,6 +593,13 @@ def test_vrrp_master_adds_the_vip_and_release_hands_it_back_after_a_crash(packag
     vip = "198.51.100.100"
     workdir = Path(tempfile.mkdtemp(prefix="rlbpkg-"))  # pytest's tmp_path is root-only
     shutil.chown(workdir, "ringlb", "ringlb")
+    # A notify script where only root may change it (docs/security.md), reporting what
+    # it runs with into the daemon's workdir: it must have no capability at all.
+    scripts = Path(tempfile.mkdtemp(prefix=f"rlbpkg-notify-{os.getpid()}-", dir="/run"))
+    scripts.chmod(0o755)
+    notify = scripts / "notify.sh"
+    notify.write_text(f"#!/bin/sh\ngrep -E '^(Cap|NoNewPrivs|Uid)' /proc/self/status > {workdir}/notify-$2\n")
+    notify.chmod(0o755)
     conf = workdir / "ringlb.conf"
     ctl = workdir / "ctl.sock"
     conf.write_text(f"""[global]
@@ -600,6 +618,7 @@ priority = 150
 advert_interval = 100ms
 vip = {vip}/24
 garp_repeat = 0
+notify = {notify}
 """)
     shutil.chown(conf, "ringlb", "ringlb")
     in_ns = ["ip", "netns", "exec", ns]
@@ -629,6 +648,10 @@ garp_repeat = 0
         wait_for("the VIP on d0", master, timeout=10)
         status = run("ringlbctl", "--socket", str(ctl), "vrrp", "status").stdout
         assert "MASTER" in status, status
+        seen = workdir / "notify-MASTER"
+        wait_for("the notify script's MASTER run", lambda: seen.exists() and "CapAmb" in seen.read_text(), timeout=5)
+        for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            assert f"{cap}:\t0000000000000000" in seen.read_text(), seen.read_text()
         # Listening on port 80 as ringlb: CAP_NET_BIND_SERVICE.
         assert "yes" in run("ringlbctl", "--socket", str(ctl), "listener", "list").stdout
 
@@ -645,6 +668,7 @@ garp_repeat = 0
             daemon.wait(timeout=10)
         run("ip", "netns", "delete", ns, check=False)
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(scripts, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------ purge

@@ -57,6 +57,7 @@ source_address = 192.0.2.2
 track_listener = web
 track_weight = 254
 notify = /usr/local/bin/vrrp-notify
+notify_user = nobody
 garp_repeat = 0
 garp_interval = 250ms
 garp_refresh = 0
@@ -126,6 +127,7 @@ TEST(VrrpSection, EveryKeyIsReadIntoTheModel) {
     EXPECT_EQ(v.track_listener, "web");
     EXPECT_EQ(v.track_weight, 254);
     EXPECT_EQ(v.notify, "/usr/local/bin/vrrp-notify");
+    EXPECT_EQ(v.notify_user, "nobody");
     EXPECT_EQ(v.garp_repeat, 0);
     EXPECT_EQ(v.garp_interval, milliseconds(250));
     EXPECT_EQ(v.garp_refresh, milliseconds(0));

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -320,7 +322,8 @@ TEST_F(ControlCommands, AFailedApplyLeavesTheFileAndTheRunningConfigAsTheyWere) 
     json r = call(R"({"command":"listener add","listener":"api","bind":"127.0.0.1:9000","backends":[{"address":"10.0.3.1:80"}]})");
     EXPECT_EQ(r, (json{{"ok", false}, {"error", apply_error_}}));
     EXPECT_EQ(read_text(path_), kConfig);
-    EXPECT_FALSE(std::filesystem::exists(path_ + ".tmp"));
+    for (const auto& entry : std::filesystem::directory_iterator(dir_))
+        EXPECT_FALSE(entry.path().filename().string().starts_with("ringlb.conf.tmp")) << entry.path();
     EXPECT_EQ(running_, before);
     // And the store still considers the file unchanged: the next change works.
     apply_error_.clear();
@@ -328,10 +331,20 @@ TEST_F(ControlCommands, AFailedApplyLeavesTheFileAndTheRunningConfigAsTheyWere) 
 }
 
 TEST_F(ControlCommands, ATempFileThatCannotBeWrittenRefusesTheChangeBeforeApplying) {
-    // A directory where the temp file goes: open() fails even for root.
-    std::filesystem::create_directory(path_ + ".tmp");
+    // A file size limit below the config's: write() fails even for root.
+    rlimit before{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+    auto old_handler = signal(SIGXFSZ, SIG_IGN);
+    rlimit tiny = before;
+    tiny.rlim_cur = 16;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
     json r = call(R"({"command":"backend add","listener":"web","address":"10.0.1.13:8080"})");
-    EXPECT_EQ(r["error"], "cannot create " + path_ + ".tmp: Is a directory");
+    setrlimit(RLIMIT_FSIZE, &before);
+    signal(SIGXFSZ, old_handler);
+    const std::string error = r["error"];
+    EXPECT_TRUE(error.starts_with("cannot write " + path_ + ".tmp-") && error.ends_with(": File too large")) << error;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_))
+        EXPECT_FALSE(entry.path().filename().string().starts_with("ringlb.conf.tmp")) << entry.path();
     EXPECT_EQ(applied_, 0);
     EXPECT_EQ(read_text(path_), kConfig);
     EXPECT_EQ(running_->find_listener("web")->backends.size(), 2u);

@@ -157,6 +157,20 @@ TEST_F(HealthProbe, AnAgentCheckReturnsTheAgentsFirstLineWithoutItsLineEnd) {
     EXPECT_EQ(outcome(result), "ok: drain 50%");
 }
 
+// The line is logged and shown by ringlbctl: a backend's escape sequences, NULs,
+// bytes above 0x7e and a bare CR (which rewrites a terminal's line) come out as '?'.
+TEST_F(HealthProbe, AnAgentsHostileBytesAreMadePrintableBeforeAnyoneLogsThem) {
+    LoopbackPort agent(true);
+    std::thread server([&] {
+        UniqueFd conn = agent.accept_one();
+        const std::string reply("up\t50%\x1b[2J\rFAKE\0x\x7f\xc3\xa9\r\n", 22);
+        ::send(conn.get(), reply.data(), reply.size(), MSG_NOSIGNAL);
+    });
+    const auto result = run(target(ProbeProtocol::kAgent, agent.address, 5000));
+    server.join();
+    EXPECT_EQ(outcome(result), "ok: up 50%?[2J?FAKE?x???");
+}
+
 TEST_F(HealthProbe, AnAgentNobodyListensForSaysSoInItsOwnWords) {
     LoopbackPort closed(false);
     const auto result = run(target(ProbeProtocol::kAgent, closed.address, 5000));
