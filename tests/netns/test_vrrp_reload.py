@@ -12,8 +12,10 @@ and every process in them killed, when the module ends.
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -329,9 +331,18 @@ def test_advert_interval_source_address_and_unicast_peer_change_what_goes_on_the
     wait_for("lb2 to name the new source as master", lambda: pair.status("lb2")["master"] == LB1_OTHER, SETTLE, 0.05)
 
 
-def test_garp_refresh_and_notify_apply_at_once(pair):
+@pytest.fixture
+def scripts_dir():
+    """Notify scripts must sit where only root can write (docs/security.md): not /tmp."""
+    path = tempfile.mkdtemp(prefix=f"ringlb-reload-test-{os.getpid()}-", dir="/run")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_garp_refresh_and_notify_apply_at_once(pair, scripts_dir):
     out_file = f"{pair.tmp}/notify.out"
-    script = Path(f"{pair.tmp}/notify.sh")
+    script = Path(f"{scripts_dir}/notify.sh")
     script.write_text(NOTIFY.format(out=out_file))
     script.chmod(0o755)
     pair.write_config("lb1", vip1=f"garp_repeat = 0\ngarp_refresh = 300ms\nnotify = {script}\n")
